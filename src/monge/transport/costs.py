@@ -1,0 +1,136 @@
+"""Ground costs ``c(x, z) = |x - z|^p`` and cost matrices, whole or in row blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from . import _checks, _memory
+
+# Below this many multiply-adds the cost is computed from differences (exact for equal points);
+# above it, from the expansion |x|^2 + |z|^2 - 2 x.z, one matrix product (clamped at 0).
+_DIRECT_LIMIT = 1 << 21
+# Rows per block when a caller reduces over blocks: about 64 MiB of float32 per block.
+_BLOCK_ELEMENTS = 1 << 24
+
+
+def ground_cost(x: torch.Tensor, z: torch.Tensor, p: float) -> torch.Tensor:
+    """``|x - z|^p`` for paired points (broadcasting over leading dimensions), differentiable.
+
+    The gradient at ``x == z`` is taken as 0 (the subgradient of the norm that vanishes).
+    """
+    diff = x - z
+    if p == 2.0:
+        return diff.pow(2).sum(-1)
+    sq = diff.pow(2).sum(-1)
+    safe = torch.where(sq > 0, sq, torch.ones_like(sq))
+    return torch.where(sq > 0, safe.pow(p / 2), torch.zeros_like(sq))
+
+
+def _block(x: torch.Tensor, z: torch.Tensor, p: float, out: torch.Tensor | None = None,
+           z_sq: torch.Tensor | None = None) -> torch.Tensor:
+    n, m, d = x.shape[-2], z.shape[-2], x.shape[-1]
+    if n * m * d <= _DIRECT_LIMIT:
+        c = ground_cost(x.unsqueeze(-2), z.unsqueeze(-3), p)
+        if out is not None:
+            out.copy_(c)
+            return out
+        return c
+    if z_sq is None:
+        z_sq = z.pow(2).sum(-1)
+    x_sq = x.pow(2).sum(-1)
+    if out is None:
+        out = torch.empty(*x.shape[:-1], m, dtype=x.dtype, device=x.device)
+    torch.matmul(x, z.transpose(-1, -2), out=out)
+    out.mul_(-2).add_(x_sq.unsqueeze(-1)).add_(z_sq.unsqueeze(-2)).clamp_(min=0)
+    if p != 2.0:
+        out.pow_(p / 2)
+    return out
+
+
+def cost_matrix(x, z, p: float = 2.0, *, out: torch.Tensor | None = None) -> torch.Tensor:
+    r"""The matrix of ground costs between two point clouds.
+
+    .. math:: C_{ij} = \|x_i - z_j\|^p
+
+    ``p = 1`` is Monge's Euclidean cost (section 2.3 of the text), ``p = 2`` the squared distance.
+    Small problems are computed from differences (exact, differentiable everywhere but at
+    ``x_i = z_j`` for ``p <= 1``); large ones by one matrix product per block of rows into a
+    single output buffer, so that no other n x m temporary is made.
+
+    Parameters
+    ----------
+    x : (n, d) or (B, n, d) Tensor or ndarray
+    z : (m, d) or (B, m, d) Tensor or ndarray, same dtype and device as ``x``
+    p : float > 0
+    out : (n, m) or (B, n, m) Tensor, optional
+        A buffer to write into (reused across calls on hot paths).
+
+    Returns
+    -------
+    C : (n, m) or (B, n, m) Tensor, on the device and dtype of ``x``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from monge.transport import cost_matrix
+    >>> cost_matrix(torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0]]), p=1)
+    tensor([[5.]])
+    """
+    x, z = _checks.points(x, z, batched=True)
+    p = _checks.exponent(p)
+    shape = (*x.shape[:-1], z.shape[-2])
+    if out is None:
+        numel = 1
+        for s in shape:
+            numel *= s
+        _memory.require(numel * x.element_size(), x.device, f"a dense {'x'.join(map(str, shape))} cost matrix",
+                        "reduce over row blocks with monge.transport.costs.cost_blocks, "
+                        "or use sliced or sinkhorn transport")
+    elif out.shape != shape or out.dtype != x.dtype or out.device != x.device:
+        raise ValueError(f"out: shape {tuple(out.shape)}, {out.dtype} on {out.device}; "
+                         f"expected {shape}, {x.dtype} on {x.device}")
+    if x.requires_grad or z.requires_grad:
+        return ground_cost(x.unsqueeze(-2), z.unsqueeze(-3), p)
+    with torch.no_grad():
+        if out is None:
+            return _block(x, z, p)
+        z_sq = z.pow(2).sum(-1)
+        for rows, _ in _row_ranges(x.shape[-2], z.shape[-2]):
+            _block(x[..., rows, :], z, p, out=out[..., rows, :], z_sq=z_sq)
+        return out
+
+
+def _row_ranges(n: int, m: int, block_rows: int | None = None) -> Iterator[tuple[slice, int]]:
+    rows = block_rows or max(1, _BLOCK_ELEMENTS // max(m, 1))
+    for start in range(0, n, rows):
+        yield slice(start, min(n, start + rows)), start
+
+
+def cost_blocks(x, z, p: float = 2.0, *, block_rows: int | None = None,
+                buffer: torch.Tensor | None = None) -> Iterator[tuple[slice, torch.Tensor]]:
+    """Yield ``(rows, C[rows])`` blocks of the cost matrix, for reductions in bounded memory.
+
+    Memory is ``block_rows x m`` (default: about 16M entries), reused from block to block: a
+    yielded block is overwritten by the next one, so reduce it before asking for more.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, z = torch.randn(1000, 3), torch.randn(500, 3)
+    >>> row_min = torch.cat([c.amin(1) for _, c in cost_blocks(x, z, block_rows=128)])
+    >>> row_min.shape
+    torch.Size([1000])
+    """
+    x, z = _checks.points(x, z)
+    p = _checks.exponent(p)
+    n, m = x.shape[0], z.shape[0]
+    rows = block_rows or max(1, _BLOCK_ELEMENTS // m)
+    if buffer is None:
+        buffer = torch.empty(min(rows, n), m, dtype=x.dtype, device=x.device)
+    z_sq = z.pow(2).sum(-1)
+    with torch.no_grad():
+        for sl, _ in _row_ranges(n, m, rows):
+            k = sl.stop - sl.start
+            yield sl, _block(x[sl], z, p, out=buffer[:k], z_sq=z_sq)

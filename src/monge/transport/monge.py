@@ -1,0 +1,217 @@
+r"""Monge's problem: the best permutation between two clouds of n points (section 2.3 of the text).
+
+.. math:: \min_{s \in S_n} \sum_{i=1}^n \|x_i - z_{s_i}\|^p
+
+``brute_force`` tries all n! permutations (the text's 720 for n = 6); ``matching`` solves the same
+assignment problem exactly in O(n^3) by Jonker-Volgenant, the network simplex or the auction.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from functools import lru_cache
+
+import lap
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from . import _checks, _memory
+from .auction import auction
+from .costs import cost_matrix, ground_cost
+from .kantorovich import network_simplex
+from .results import OTResult
+
+BRUTE_FORCE_MAX = 10
+_PERMUTATION_CHUNK = 1 << 18
+# A matching's dense plan is formed up to this many entries (n = 2048); beyond, `plan` is None.
+_DENSE_PLAN_LIMIT = 1 << 22
+
+
+@lru_cache(maxsize=4)
+def all_permutations(n: int) -> np.ndarray:
+    """All n! permutations of ``range(n)`` in lexicographic order, ``(n!, n)`` uint8."""
+    perms = np.zeros((1, 0), dtype=np.uint8)
+    for k in range(1, n + 1):
+        # permutations of k elements: each first element f, then those of k-1 with values >= f shifted
+        blocks = [np.hstack([np.full((len(perms), 1), f, np.uint8), perms + (perms >= f)]) for f in range(k)]
+        perms = np.vstack(blocks).astype(np.uint8)
+    return perms
+
+
+def _result(x: torch.Tensor, z: torch.Tensor, perm: torch.Tensor, p: float, method: str, **extra) -> OTResult:
+    """Cost (by the envelope theorem: the permutation held fixed) and plan of a matching."""
+    partner = z.gather(-2, perm.unsqueeze(-1).expand(*perm.shape, z.shape[-1]))
+    cost = ground_cost(x, partner, p).mean(-1)
+    n = perm.shape[-1]
+    plan = None
+    if n * n <= _DENSE_PLAN_LIMIT:
+        plan = torch.zeros(*perm.shape, n, dtype=x.dtype, device=x.device)
+        plan.scatter_(-1, perm.unsqueeze(-1), 1.0 / n)
+    return OTResult(cost=cost, plan=plan, permutation=perm, converged=True, method=method, **extra)
+
+
+def brute_force(x, z, p: float = 1.0) -> OTResult:
+    r"""Monge's problem by exhaustive search over all n! permutations, vectorised.
+
+    .. math:: s^* = \arg\min_{s \in S_n} \sum_i \|x_i - z_{s_i}\|^p
+
+    Permutations are scored in chunks of 262144 with one gather each (no Python loop per
+    permutation): 10! = 3,628,800 take about a second. Among tied optima the first permutation in
+    lexicographic order is returned. The default ``p = 1`` is Monge's Euclidean cost.
+
+    Parameters
+    ----------
+    x, z : (n, d) Tensor or ndarray, n <= 10
+
+    Returns
+    -------
+    OTResult with ``permutation``, ``plan`` and ``cost`` (the mean cost; ``result.distance`` is the
+    text's Distance, the sum of the n costs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> r = brute_force(torch.tensor([[0.0], [1.0]]), torch.tensor([[1.0], [0.0]]))
+    >>> r.permutation.tolist(), float(r.distance)
+    ([1, 0], 0.0)
+    """
+    x, z = _checks.points(x, z, same_size=True)
+    p = _checks.exponent(p)
+    n = x.shape[0]
+    if n > BRUTE_FORCE_MAX:
+        raise ValueError(f"x: {n} points means {math.factorial(n):,} permutations; brute_force takes "
+                         f"n <= {BRUTE_FORCE_MAX}: use matching(x, z) for the same optimum in O(n^3)")
+    cost = cost_matrix(x.detach().double().cpu(), z.detach().double().cpu(), p).numpy().ravel()
+    perms = all_permutations(n)
+    offsets = np.arange(n) * n
+    best_value, best_index = np.inf, 0
+    for start in range(0, len(perms), _PERMUTATION_CHUNK):
+        chunk = perms[start:start + _PERMUTATION_CHUNK]
+        totals = cost[chunk + offsets].sum(1)
+        k = int(np.argmin(totals))
+        if totals[k] < best_value:
+            best_value, best_index = totals[k], start + k
+    perm = torch.from_numpy(perms[best_index].astype(np.int64)).to(x.device)
+    return _result(x, z, perm, p, "brute_force")
+
+
+def _cpu_cost(x: torch.Tensor, z: torch.Tensor, p: float) -> np.ndarray:
+    return cost_matrix(x.detach().double().cpu(), z.detach().double().cpu(), p).numpy()
+
+
+def _lsa(x, z, p):
+    return [torch.from_numpy(linear_sum_assignment(_cpu_cost(xb, zb, p))[1]) for xb, zb in zip(x, z)], {}
+
+
+def _lapjv(x, z, p):
+    perms = []
+    for xb, zb in zip(x, z):
+        _, cols, _ = lap.lapjv(_cpu_cost(xb, zb, p), extend_cost=False)
+        perms.append(torch.from_numpy(np.asarray(cols, dtype=np.int64)))
+    return perms, {}
+
+
+def _network_simplex(x, z, p):
+    perms = []
+    for xb, zb in zip(x, z):
+        n = xb.shape[0]
+        uniform = np.full(n, 1.0 / n)
+        plan, _, _ = network_simplex(uniform, uniform, _cpu_cost(xb, zb, p))
+        perms.append(torch.from_numpy(plan.argmax(1)))  # a vertex of the Birkhoff polytope
+    return perms, {}
+
+
+def _auction(x, z, p):
+    with torch.no_grad():
+        cost = cost_matrix(x.detach(), z.detach(), p)
+        if cost.dtype not in (torch.float32, torch.float64):
+            cost = cost.float()
+        out = auction(cost)
+    perms = list(out.assignment)
+    failed = (~out.certified).nonzero().squeeze(1).tolist()
+    if failed:
+        warnings.warn(f"auction: optimality certificate failed for problems {failed[:10]} (gap "
+                      f"{out.gap[failed].max().item():.3g} > tolerance); solved them with lsa instead",
+                      RuntimeWarning, stacklevel=4)
+        fixed, _ = _lsa(x[failed], z[failed], p)
+        for k, perm in zip(failed, fixed):
+            perms[k] = perm
+    n = x.shape[-2]
+    extra = dict(f=out.f.to(x.dtype), g=out.g.to(x.dtype), n_iter=out.n_rounds,
+                 duality_gap=float(out.gap.max()) / n)
+    if failed:
+        extra.update(f=None, g=None, duality_gap=None)
+    return perms, extra
+
+
+SOLVERS = {"lsa": _lsa, "lapjv": _lapjv, "network_simplex": _network_simplex, "auction": _auction}
+
+
+def choose_method(x: torch.Tensor) -> str:
+    """The rule behind ``method="auto"``, from the measurements in ``benchmarks/README.md``.
+
+    - a CUDA device: ``auction`` (no transfer to the host; batched problems in one auction);
+    - on the CPU, for one problem: ``network_simplex`` in dimension d <= 4 from n >= 256 (POT's
+      network simplex is fastest on low-dimensional Euclidean costs), else ``lapjv``;
+    - on the CPU, a batch: ``lapjv`` in a loop (the auction's bidding rounds cost more than the
+      JV solves of small problems on this 2-core CPU).
+    """
+    if x.device.type == "cuda":
+        return "auction"
+    n, d = x.shape[-2], x.shape[-1]
+    if x.ndim == 2 and d <= 4 and n >= 256:
+        return "network_simplex"
+    return "lapjv"
+
+
+def matching(x, z, p: float = 2.0, method: str = "auto") -> OTResult:
+    r"""Exact optimal matching of two equal-size uniform clouds (Monge's problem).
+
+    .. math:: \min_{s \in S_n} \frac1n \sum_i \|x_i - z_{s_i}\|^p
+
+    Parameters
+    ----------
+    x, z : (n, d) or (B, n, d) Tensor or ndarray
+    p : float > 0
+    method : {"auto", "lsa", "lapjv", "network_simplex", "auction"}
+        ``"lsa"``: scipy's ``linear_sum_assignment`` (CPU, float64); ``"lapjv"``: Jonker-Volgenant of
+        the ``lap`` package (CPU, float64); ``"network_simplex"``: POT's ``ot.emd``; ``"auction"``:
+        the batched auction of :mod:`monge.transport.auction` on the device of ``x``, certified
+        optimal by a dual bound and completed by ``lsa`` where the certificate fails; ``"auto"``:
+        the fastest for the case, see :func:`choose_method`.
+
+    Returns
+    -------
+    OTResult
+        ``permutation`` ((n,) or (B, n)), ``cost`` (W_p^p, differentiable by the envelope
+        theorem), ``plan`` (dense up to n = 2048, else None); ``f``, ``g`` and ``duality_gap`` from
+        the auction. ``result.distance`` is the text's Distance, ``n * cost``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0]]); z = torch.tensor([[1.0, 0.1], [0.0, 0.1]])
+    >>> matching(x, z).permutation.tolist()
+    [1, 0]
+    """
+    x, z = _checks.points(x, z, batched=True, same_size=True)
+    p = _checks.exponent(p)
+    _checks.method(method, {"auto": None, **SOLVERS})
+    resolved = choose_method(x) if method == "auto" else method
+    n = x.shape[-2]
+    batch = x.shape[0] if x.ndim == 3 else 1
+    on_host = resolved != "auction" or x.device.type == "cpu"
+    _memory.require((3 if on_host else 2) * 8 * n * n, x.device if resolved == "auction" else torch.device("cpu"),
+                    f"an exact {n}x{n} matching", "use sinkhorn or sliced transport for very large clouds")
+    xb, zb = (x, z) if x.ndim == 3 else (x.unsqueeze(0), z.unsqueeze(0))
+    perms, extra = SOLVERS[resolved](xb, zb, p)
+    perm = torch.stack([q.to(device=x.device, dtype=torch.long) for q in perms])
+    for k in range(batch):
+        if not bool((torch.bincount(perm[k], minlength=n) == 1).all()):
+            raise RuntimeError(f"{resolved}: returned an assignment that is not a permutation (problem {k})")
+    if x.ndim == 2:
+        perm = perm[0]
+        extra = {k: (v[0] if isinstance(v, torch.Tensor) else v) for k, v in extra.items()}
+    return _result(x, z, perm, p, resolved, **extra)
