@@ -121,7 +121,7 @@ def equal_mass(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> None:
     sa, sb = float(a.sum()), float(b.sum())
     tol = weight_tolerance(dtype)
     if abs(sa - sb) > tol * max(abs(sa), abs(sb)):
-        raise ValueError(f"b: weights sum to {sb:.10g} but a sums to {sa:.10g} (relative tolerance {tol:g}); "
+        raise ValueError(f"b: weights sum to {sb:.7g} but a sums to {sa:.7g} (relative tolerance {tol:g}); "
                          "expected equal total masses")
 
 
