@@ -202,15 +202,16 @@ def matching(x, z, p: float = 2.0, method: str = "auto") -> OTResult:
     resolved = choose_method(x) if method == "auto" else method
     n = x.shape[-2]
     batch = x.shape[0] if x.ndim == 3 else 1
-    on_host = resolved != "auction" or x.device.type == "cpu"
-    _memory.require((3 if on_host else 2) * 8 * n * n, x.device if resolved == "auction" else torch.device("cpu"),
-                    f"an exact {n}x{n} matching", "use sinkhorn or sliced transport for very large clouds")
+    if resolved == "auction":  # the whole batch's costs, values and temporaries on the device
+        need, where = 3 * batch * n * n * x.element_size(), x.device
+    else:  # one float64 cost matrix at a time, plus the solver's copy
+        need, where = 3 * 8 * n * n, torch.device("cpu")
+    _memory.require(need, where, f"an exact {n}x{n} matching", "use sliced transport for very large clouds")
     xb, zb = (x, z) if x.ndim == 3 else (x.unsqueeze(0), z.unsqueeze(0))
     perms, extra = SOLVERS[resolved](xb, zb, p)
     perm = torch.stack([q.to(device=x.device, dtype=torch.long) for q in perms])
-    for k in range(batch):
-        if not bool((torch.bincount(perm[k], minlength=n) == 1).all()):
-            raise RuntimeError(f"{resolved}: returned an assignment that is not a permutation (problem {k})")
+    if not bool((perm.sort(-1).values == torch.arange(n, device=x.device)).all()):
+        raise RuntimeError(f"{resolved}: returned an assignment that is not a permutation")
     if x.ndim == 2:
         perm = perm[0]
         extra = {k: (v[0] if isinstance(v, torch.Tensor) else v) for k, v in extra.items()}
