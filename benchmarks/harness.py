@@ -1,0 +1,183 @@
+"""A small timing harness for side-by-side benchmarks (see /work/shared/BENCHMARKING.md).
+
+Contenders of one case are run in turn, A B C A B C ..., after one warm-up call each on a tiny
+problem; each measurement records its wall time and the extra peak RSS over the RSS before it
+(``/proc/self/clear_refs`` reset, then ``VmHWM``). ``run.py`` runs every case in a fresh process, so
+no allocator state or cache survives from one case to the next.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+MIB = 1 << 20
+
+
+@dataclass
+class Contender:
+    """One way of doing the case's work.
+
+    ``run()`` is the timed call; ``value(out)``, untimed, turns its output into the figure every
+    contender must agree on (an optimal cost, or an array of them). ``warmup()`` is called once,
+    untimed, before the first measurement (a tiny problem: imports, lazy initialisation).
+    """
+
+    name: str
+    run: Callable[[], Any]
+    value: Callable[[Any], Any] | None = None
+    warmup: Callable[[], Any] | None = None
+
+
+def _status_kib(key: str) -> int | None:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    found = re.search(rf"^{key}:\s+(\d+) kB", text, re.M)
+    return int(found.group(1)) if found else None
+
+
+def reset_peak() -> int | None:
+    """Reset the process's peak RSS to its current RSS; return that RSS in KiB (None if unsupported)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return None
+    return _status_kib("VmRSS")
+
+
+def measure(fn: Callable[[], Any]) -> tuple[float, float | None, Any]:
+    """Run ``fn`` once: its wall time in seconds, its peak RSS over the RSS before it in MiB, its output."""
+    gc.collect()
+    base = reset_peak()
+    start = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - start
+    peak = _status_kib("VmHWM")
+    extra = None if base is None or peak is None else max(peak - base, 0) / 1024
+    return seconds, extra, out
+
+
+def compare(contenders: list[Contender], repeats: int, progress: Callable[[str], None] | None = None) -> dict:
+    """Time the contenders alternately, ``repeats`` times each; stats and agreed figure per name.
+
+    Returns ``{name: {"times", "median", "min", "max", "rss_extra_mib", "value"}}``; ``value`` is
+    the output of the contender's ``value`` on its last run (None without one).
+    """
+    for c in contenders:
+        if c.warmup is not None:
+            c.warmup()
+    times: dict[str, list[float]] = {c.name: [] for c in contenders}
+    memory: dict[str, list[float]] = {c.name: [] for c in contenders}
+    values: dict[str, Any] = {}
+    for r in range(repeats):
+        for c in contenders:
+            seconds, extra, out = measure(c.run)
+            times[c.name].append(seconds)
+            if extra is not None:
+                memory[c.name].append(extra)
+            values[c.name] = c.value(out) if c.value is not None else None
+            del out
+            if progress is not None:
+                progress(f"{c.name} run {r + 1}/{repeats}: {seconds:.3f} s")
+    return {c.name: {"times": times[c.name], "median": statistics.median(times[c.name]),
+                     "min": min(times[c.name]), "max": max(times[c.name]),
+                     "rss_extra_mib": statistics.median(memory[c.name]) if memory[c.name] else None,
+                     "value": values[c.name]}
+            for c in contenders}
+
+
+def relative_error(value, reference) -> float:
+    """Largest relative difference between two figures (scalars or arrays)."""
+    v, ref = np.asarray(value, dtype=np.float64), np.asarray(reference, dtype=np.float64)
+    return float(np.max(np.abs(v - ref) / np.maximum(np.abs(ref), np.finfo(np.float64).tiny)))
+
+
+def check_agreement(stats: dict, names: list[str], rtol: float = 1e-9) -> None:
+    """Mark each of ``names`` with ``rel_error`` to the best (smallest) figure and ``optimal``, in place."""
+    best = min((stats[name]["value"] for name in names), key=lambda v: float(np.sum(v)))
+    for name in names:
+        err = relative_error(stats[name]["value"], best)
+        stats[name]["rel_error"] = err
+        stats[name]["optimal"] = err <= rtol
+
+
+def permutation_cost(x: np.ndarray, z: np.ndarray, perm) -> float | np.ndarray:
+    """Mean squared distance ``|x_i - z_perm(i)|^2`` (batched over leading axes), checking ``perm`` is one."""
+    perm = np.asarray(perm, dtype=np.int64)
+    if not (np.sort(perm, axis=-1) == np.arange(perm.shape[-1])).all():
+        raise AssertionError("a contender returned an assignment that is not a permutation")
+    partner = np.take_along_axis(z, perm[..., None], axis=-2)
+    return ((x - partner) ** 2).sum(-1).mean(-1)
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (other processes on a shared machine make timings noisy)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+def machine() -> dict:
+    """The CPU, cores, torch threads and the versions of the packages measured."""
+    import torch
+
+    model = "unknown"
+    try:
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        model = found.group(1).strip() if found else model
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": model, "cores": cores, "torch_threads": torch.get_num_threads(),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "versions": {name: _package_version(name) for name in ("torch", "numpy", "scipy", "POT", "lap", "monge")}}
+
+
+def in_subprocess(script: Path, suite: str, params: dict, repeats: int, seed: int, verbose: bool,
+                  extra_args: tuple[str, ...] = ()) -> dict:
+    """Run one case of ``suite`` in a fresh process (``script --case``); return its JSON record."""
+    cmd = [sys.executable, str(script), "--case", suite, "--params", json.dumps(params),
+           "--repeats", str(repeats), "--seed", str(seed), *extra_args] + ([] if verbose else ["--quiet"])
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"case {suite} {params} failed with exit code {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def fmt_time(stats: dict | None) -> str:
+    """``median [min-max]`` in seconds, three significant figures."""
+    if stats is None:
+        return "-"
+    if stats["min"] == stats["max"]:
+        return f"{stats['median']:.3g}"
+    return f"{stats['median']:.3g} [{stats['min']:.3g}-{stats['max']:.3g}]"
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A GitHub Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)

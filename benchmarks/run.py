@@ -1,0 +1,135 @@
+"""Side-by-side benchmarks of monge's exact transport against its anchors (``make bench``).
+
+    .venv/bin/python benchmarks/run.py [--quick] [--suite NAME ...] [--repeats N] [--out FILE.json]
+
+Every case runs in a fresh Python process (``--case``, internal), which warms each contender up on
+a tiny problem and then times them alternately. A row is printed as each case finishes; at the end,
+Markdown tables (times in seconds: median [min-max]), peak memory and the issue's targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import harness  # noqa: E402
+import suite_batched  # noqa: E402
+import suite_kantorovich  # noqa: E402
+import suite_matching  # noqa: E402
+
+SUITES = {m.NAME: m for m in (suite_matching, suite_kantorovich, suite_batched)}
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smallest sizes, 1 repeat (a smoke test)")
+    parser.add_argument("--suite", action="append", choices=sorted(SUITES),
+                        help="run only this suite (repeatable; default: all)")
+    parser.add_argument("--repeats", type=int, help="timed runs per contender (default 3, 1 with --quick)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    parser.add_argument("--threads", type=int, help="torch threads in each case (default: torch's)")
+    parser.add_argument("--out", type=Path, help="write every record, the tables and the targets to this JSON")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--case", choices=sorted(SUITES), help=argparse.SUPPRESS)
+    parser.add_argument("--params", type=json.loads, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats: expected at least 1")
+    return args
+
+
+def label(params: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items())
+
+
+def run_one_case(args: argparse.Namespace) -> int:
+    """Child process: run one case, print its record as the last line of stdout."""
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name = f"{args.case} {label(args.params)}"
+    progress = None if args.quiet else (lambda msg: print(f"    [{name}] {msg}", file=sys.stderr, flush=True))
+    load = harness.load_average()
+    record = SUITES[args.case].run_case(args.params, args.repeats, args.seed, progress)
+    record["torch_threads"] = torch.get_num_threads()
+    record["load_average"] = [load, harness.load_average()]  # before and after the case
+    print(json.dumps(record))
+    return 0
+
+
+def memory_table(records: list[dict]) -> str:
+    """Peak RSS over the RSS before each call (MiB, median over runs) per contender; the machine's load."""
+    names = list(dict.fromkeys(name for r in records for name in r["stats"]))
+    rows = []
+    for r in records:
+        cells = []
+        for name in names:
+            mib = r["stats"].get(name, {}).get("rss_extra_mib")
+            cells.append("-" if mib is None else f"{mib:.0f}")
+        load = " / ".join("-" if v is None else f"{v:.1f}" for v in r.get("load_average", [None, None]))
+        rows.append([label(r["params"]), *cells, load])
+    return harness.markdown_table(["case", *names, "load average before / after"], rows)
+
+
+def report(machine: dict, settings: dict, results: dict[str, list[dict]]) -> tuple[str, dict]:
+    """The Markdown report and the targets, ``{suite: [(text, met), ...]}``."""
+    v = machine["versions"]
+    lines = [f"Machine: {machine['cpu']}, {machine['cores']} cores, torch threads {settings['threads']}; "
+             f"Python {machine['python']}, torch {v['torch']}, numpy {v['numpy']}, scipy {v['scipy']}, "
+             f"POT {v['POT']}, lap {v['lap']}. Repeats {settings['repeats']}, seed {settings['seed']}. "
+             "Times in seconds: median [min-max]."]
+    targets = {}
+    for name, records in results.items():
+        suite = SUITES[name]
+        targets[name] = suite.targets(records)
+        lines += ["", f"### {name}", "", harness.markdown_table(suite.HEADERS, [suite.row(r) for r in records]),
+                  "", "Peak RSS over the baseline (MiB):", "", memory_table(records), ""]
+        lines += [f"- {'MET' if met else 'NOT MET'}: {text}" for text, met in targets[name]]
+    return "\n".join(lines), targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if args.case:
+        return run_one_case(args)
+    import torch
+
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    repeats = args.repeats or (1 if args.quick else 3)
+    suites = args.suite or list(SUITES)
+    machine = harness.machine()
+    settings = {"quick": args.quick, "suites": suites, "repeats": repeats, "seed": args.seed,
+                "threads": args.threads or torch.get_num_threads()}
+    say(f"monge benchmarks on {machine['cpu']} ({machine['cores']} cores), torch threads {settings['threads']}, "
+        f"repeats {repeats}")
+    results: dict[str, list[dict]] = {}
+    start = time.perf_counter()
+    for name in suites:
+        suite = SUITES[name]
+        say(f"\n## {name}\n" + harness.markdown_table(suite.HEADERS, []))
+        results[name] = []
+        for params in suite.cases(args.quick):
+            extra = ("--threads", str(args.threads)) if args.threads else ()
+            record = harness.in_subprocess(HERE / "run.py", name, params, repeats, args.seed, not args.quiet, extra)
+            results[name].append(record)
+            say("| " + " | ".join(suite.row(record)) + " |")
+    markdown, targets = report(machine, settings, results)
+    say(f"\n# Results ({time.perf_counter() - start:.0f} s)\n\n{markdown}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"machine": machine, "settings": settings, "results": results, "markdown": markdown,
+                   "targets": {k: [{"target": t, "met": m} for t, m in v] for k, v in targets.items()}}
+        args.out.write_text(json.dumps(payload, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
