@@ -1,0 +1,63 @@
+"""Smoke test of the benchmark harness and of ``monge bench``'s parser: structure only, no timings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import harness  # noqa: E402
+import run as bench_run  # noqa: E402
+import suite_matching  # noqa: E402
+
+
+def test_one_tiny_matching_case_in_process():
+    record = suite_matching.run_case({"n": 50, "d": 2}, repeats=1, seed=0)
+    stats = record["stats"]
+    expected = {f"monge {m}" for m in suite_matching.METHODS} | {"cdist", *suite_matching.ANCHORS}
+    assert set(stats) == expected
+    for name, s in stats.items():
+        assert len(s["times"]) == 1 and s["min"] <= s["median"] <= s["max"]
+        if name != "cdist":
+            assert s["optimal"], name
+    assert record["all_optimal"]
+    assert record["fastest_anchor"] in suite_matching.ANCHORS
+    assert record["ratio_auto_vs_anchor_with_cost"] > 0
+    assert len(suite_matching.row(record)) == len(suite_matching.HEADERS)
+    markdown, targets = bench_run.report(harness.machine(), {"threads": 1, "repeats": 1, "seed": 0},
+                                         {"matching": [record]})
+    assert "### matching" in markdown and all(isinstance(met, bool) for _, met in targets["matching"])
+
+
+def test_compare_alternates_and_measures_memory():
+    order = []
+    contenders = [harness.Contender(name, lambda name=name: order.append(name) or len(order), lambda v: v)
+                  for name in "AB"]
+    stats = harness.compare(contenders, repeats=2)
+    assert order == ["A", "B", "A", "B"]
+    assert stats["B"]["value"] == 4 and len(stats["A"]["times"]) == 2
+
+
+def test_bench_cli_registers_and_refuses_without_benchmarks(monkeypatch, tmp_path, capsys):
+    from monge.cli import bench
+
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers())
+    args = parser.parse_args(["bench", "--quick", "--suite", "batched", "--out", str(tmp_path), "--seed", "3"])
+    assert args.func is bench.run and args.quick and args.suite == ["batched"] and args.seed == 3
+    assert bench.SCRIPT.is_file()  # the repository's benchmarks, found from the package source
+    monkeypatch.setattr(bench, "SCRIPT", tmp_path / "missing" / "run.py")
+    assert bench.run(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install -e" in err
+
+
+@pytest.mark.parametrize("argv", [["--repeats", "0"], ["--suite", "nope"]])
+def test_run_rejects_bad_options(argv):
+    with pytest.raises(SystemExit):
+        bench_run.parse(argv)
