@@ -83,7 +83,7 @@ def test_otloss_repr():
 
 
 def test_unknown_methods():
-    with pytest.raises(ValueError, match=r"method='sinkhorn'; expected one of \['exact', 'sliced'\]"):
-        wasserstein(torch.randn(3, 2), torch.randn(3, 2), method="sinkhorn")
+    with pytest.raises(ValueError, match=r"method='emd'; expected one of \['exact', 'sinkhorn', 'sinkhorn_divergence', 'sliced'\]"):
+        wasserstein(torch.randn(3, 2), torch.randn(3, 2), method="emd")
     with pytest.raises(ValueError, match="reduction"):
         OTLoss(reduction="max")

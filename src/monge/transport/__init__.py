@@ -5,6 +5,8 @@ the device and dtype of ``x``.
 """
 
 from .costs import cost_blocks, cost_matrix, ground_cost
+from .divergence import sinkhorn_divergence
+from .entropic import sinkhorn
 from .kantorovich import kantorovich
 from .losses import OTLoss, transport_cost, wasserstein
 from .monge import brute_force, matching
@@ -13,5 +15,5 @@ from .sliced import sliced, transport_1d
 
 __all__ = [
     "OTLoss", "OTResult", "brute_force", "cost_blocks", "cost_matrix", "ground_cost", "kantorovich",
-    "matching", "sliced", "transport_1d", "transport_cost", "wasserstein",
+    "matching", "sinkhorn", "sinkhorn_divergence", "sliced", "transport_1d", "transport_cost", "wasserstein",
 ]

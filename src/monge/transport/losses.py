@@ -11,6 +11,8 @@ import torch
 from torch import nn
 
 from . import _checks
+from .divergence import sinkhorn_divergence
+from .entropic import sinkhorn
 from .kantorovich import kantorovich
 from .monge import matching
 from .results import OTResult
@@ -27,15 +29,21 @@ def _exact(x, z, a, b, p, **options) -> OTResult:
     return kantorovich(x, z, a, b, p)
 
 
-METHODS = {"exact": _exact, "sliced": sliced}
+def _divergence(x, z, a, b, p, **options) -> OTResult:
+    return OTResult(cost=sinkhorn_divergence(x, z, a, b, p, **options), method="sinkhorn_divergence")
+
+
+METHODS = {"exact": _exact, "sliced": sliced, "sinkhorn": sinkhorn, "sinkhorn_divergence": _divergence}
 
 
 def transport_cost(x, z, a=None, b=None, p: float = 2.0, method: str = "exact", **options) -> torch.Tensor:
     r"""The optimal transport cost :math:`W_p^p`, differentiable in ``x`` and ``z``.
 
     ``method="exact"`` uses :func:`matching` for equal-size uniform clouds (batched input allowed)
-    and :func:`kantorovich` otherwise; ``"sliced"`` the sliced cost :math:`SW_p^p`. ``options`` go
-    to the solver (e.g. ``n_directions`` for sliced, ``method`` for matching).
+    and :func:`kantorovich` otherwise; ``"sliced"`` the sliced cost :math:`SW_p^p`; ``"sinkhorn"``
+    the transport cost :math:`\sum P_{ij} C_{ij}` of the entropic plan; ``"sinkhorn_divergence"``
+    the debiased :math:`S_\varepsilon`. ``options`` go to the solver (e.g. ``n_directions`` for
+    sliced, ``method`` for matching, ``eps`` for Sinkhorn).
     """
     _checks.method(method, METHODS)
     return METHODS[method](x, z, a, b, p, **options).cost
@@ -53,7 +61,9 @@ def wasserstein(x, z, a=None, b=None, p: float = 2.0, method: str = "exact", **o
     x : (n, d) or (B, n, d), z : (m, d) or (B, m, d) Tensor or ndarray
     a, b : weights, optional (uniform by default)
     p : float > 0 (>= 1 for ``"sliced"``)
-    method : {"exact", "sliced"}
+    method : {"exact", "sliced", "sinkhorn"}
+        ``"sinkhorn"``: the p-th root of the entropic plan's transport cost (an upper bound on
+        :math:`W_p` that tends to it as eps -> 0).
 
     Examples
     --------

@@ -32,6 +32,10 @@ class OTResult:
         primal minus dual objective, where a solver checks it (a certificate of optimality).
     method : str
         The solver that produced the result (``"auto"`` resolved to what ran).
+    entropic_cost : Tensor or None
+        For entropic solvers: :math:`\mathrm{OT}_\varepsilon`, the value of the regularised problem.
+    eps : float or None
+        For entropic solvers: the temperature, in units of the cost.
     """
 
     cost: torch.Tensor
@@ -44,6 +48,8 @@ class OTResult:
     converged: bool | None = None
     duality_gap: float | None = None
     method: str = ""
+    entropic_cost: torch.Tensor | None = None
+    eps: float | None = None
 
     @property
     def distance(self) -> torch.Tensor:
