@@ -2,12 +2,13 @@
 
 Contenders of one case are run in turn, A B C A B C ..., after one warm-up call each on a tiny
 problem; each measurement records its wall time and the extra peak RSS over the RSS before it
-(``/proc/self/clear_refs`` reset, then ``VmHWM``). ``run.py`` runs every case in a fresh process, so
-no allocator state or cache survives from one case to the next.
+(``malloc_trim``, ``/proc/self/clear_refs`` reset, then ``VmHWM``). ``run.py`` runs every case in a
+fresh process, so no allocator state or cache survives from one case to the next.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import os
@@ -51,8 +52,21 @@ def _status_kib(key: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _malloc_trim() -> None:
+    """Give the C heap's free memory back to the system (glibc), so that the next call's use counts."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def reset_peak() -> int | None:
-    """Reset the process's peak RSS to its current RSS; return that RSS in KiB (None if unsupported)."""
+    """Reset the process's peak RSS to its current RSS; return that RSS in KiB (None if unsupported).
+
+    Free heap memory is returned to the system first: otherwise a call that reuses what an earlier
+    contender freed would show no extra memory.
+    """
+    _malloc_trim()
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
