@@ -1,0 +1,366 @@
+"""The run folder: where every command and training loop writes what it did.
+
+A run folder holds
+
+- ``config.json``: every setting, resolved, plus the ``command`` that made the folder;
+- ``metrics.jsonl``: one JSON object per line, per step or epoch;
+- ``summary.json``: the final figures;
+- ``figures/``: PNG files;
+- ``checkpoints/``: for training, ``last.pt``.
+
+Every JSON, npz, npy, pt and PNG file is written atomically (a temporary file in the same folder,
+flushed to disk, then renamed over the target), so that a killed run never leaves a half-written
+file behind. A folder is only reused if it is empty or a previous run of the same command: a
+user's other files are never overwritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import random
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+CONFIG, METRICS, SUMMARY, FIGURES, CHECKPOINTS = "config.json", "metrics.jsonl", "summary.json", "figures", "checkpoints"
+_NEW_FILE_MODE = 0o644
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Open a binary file that appears at ``path`` only once it is completely written.
+
+    The data goes to a temporary file in the same folder (so that the final rename does not cross
+    file systems), which is flushed and fsync'ed, then moved over ``path`` with :func:`os.replace`.
+    If the block raises, the temporary file is removed and ``path`` is left as it was.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file to (over)write; its folder must exist.
+
+    Yields
+    ------
+    BinaryIO
+        The temporary file, open for writing bytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "hello.txt"
+    >>> with atomic_write(target) as fh:
+    ...     _ = fh.write(b"hello")
+    >>> target.read_bytes()
+    b'hello'
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have had
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else _NEW_FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename durable; not every platform can open a folder, which is fine."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def jsonable(value: Any) -> Any:
+    """Convert dataclasses, numpy and torch scalars and arrays, and paths to plain JSON values.
+
+    Non-finite floats (NaN, inf) become ``None``: strict JSON has no such numbers.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (str, bool)) or value is None:
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if hasattr(value, "detach") and hasattr(value, "tolist"):  # a torch tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (np.ndarray, np.generic)):
+        return jsonable(value.tolist())
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    raise TypeError(f"value: {type(value).__name__} is not JSON serialisable; expected numbers, strings, "
+                    "lists, dicts, dataclasses, numpy or torch values")
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write`)."""
+    text = json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n"
+    with atomic_write(path) as fh:
+        fh.write(text.encode("utf-8"))
+
+
+def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
+    """Save arrays with :func:`numpy.savez_compressed`, atomically."""
+    with atomic_write(path) as fh:
+        np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+
+
+def save_npy(path: str | os.PathLike, array: Any) -> None:
+    """Save one array with :func:`numpy.save` (no pickles), atomically."""
+    with atomic_write(path) as fh:
+        np.save(fh, np.asarray(array), allow_pickle=False)
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> None:
+    """Save ``obj`` with :func:`torch.save`, atomically (torch is imported only here)."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_write(path) as fh:
+        fh.write(buffer.getbuffer())
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed Python's ``random``, NumPy's global generator and torch (every device).
+
+    This is the one place where a run sets global random state; library code takes explicit
+    generators instead.
+
+    Parameters
+    ----------
+    seed : int, non-negative
+
+    Returns
+    -------
+    numpy.random.Generator
+        A fresh generator seeded with ``seed``, for the caller's own draws.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: {seed!r}; expected a non-negative integer")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    import torch  # here, not at the top: importing this module stays cheap
+
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def _previous_command(folder: Path) -> str | None:
+    """The command recorded in ``folder/config.json``, or None if it is not a run folder."""
+    try:
+        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    command = config.get("command") if isinstance(config, dict) else None
+    return command if isinstance(command, str) else None
+
+
+class Run:
+    """A run folder: settings, metrics, summary, figures and checkpoints of one command.
+
+    Create one with :meth:`Run.create`. Progress lines go to standard output unless ``quiet``.
+
+    Attributes
+    ----------
+    path : Path
+        The folder.
+    command : str
+        The command that owns it (``"transport"``, ``"tour"``, ...).
+    quiet : bool
+        Whether :meth:`echo` and :meth:`step` stay silent.
+    """
+
+    def __init__(self, path: Path, command: str, quiet: bool = False):
+        self.path = Path(path)
+        self.command = command
+        self.quiet = quiet
+        self._steps = 0
+
+    @classmethod
+    def create(cls, command: str, config: Any = None, out: str | os.PathLike | None = None, *,
+               root: str | os.PathLike = "runs", resume: bool = False, quiet: bool = False) -> "Run":
+        """Make (or reopen) the run folder and write ``config.json``.
+
+        Parameters
+        ----------
+        command : str
+            The command's name; the default folder is ``<root>/<command>-<YYYYmmdd-HHMMSS>``.
+        config : dataclass or dict, optional
+            The resolved settings, written to ``config.json`` with ``command`` added.
+        out : path, optional
+            The folder to use instead. It must be new, empty, or a previous run of the same
+            command (its files are then rewritten; ``metrics.jsonl`` starts afresh unless resuming).
+        root : path
+            Where default folders are made (``runs/`` of the working directory).
+        resume : bool
+            Continue a previous run in ``out``: it must exist and be a run of ``command``, and
+            ``metrics.jsonl`` is appended to.
+        quiet : bool
+            Silence :meth:`echo` and :meth:`step`.
+
+        Raises
+        ------
+        FileExistsError
+            ``out`` holds files and is not a previous run of ``command``.
+        FileNotFoundError
+            ``resume`` without a previous run in ``out``.
+        """
+        settings = jsonable(config if config is not None else {})
+        if not isinstance(settings, dict):
+            raise TypeError(f"config: {type(config).__name__}; expected a dataclass or a dict")
+        if settings.get("command", command) != command:
+            raise ValueError(f"config: has command={settings['command']!r} but the run is for {command!r}")
+        if out is None:
+            if resume:
+                raise ValueError("resume: needs the folder of the run to continue (out=...)")
+            path = cls._new_default_folder(Path(root), command)
+        else:
+            path = Path(out)
+            cls._check_reusable(path, command, resume)
+            path.mkdir(parents=True, exist_ok=True)
+        run = cls(path, command, quiet)
+        (path / FIGURES).mkdir(exist_ok=True)
+        if not resume:
+            for name in (METRICS, SUMMARY):
+                (path / name).unlink(missing_ok=True)
+        write_json(path / CONFIG, {"command": command, **settings})
+        return run
+
+    @staticmethod
+    def _new_default_folder(root: Path, command: str) -> Path:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        root.mkdir(parents=True, exist_ok=True)
+        for k in range(1, 1000):
+            path = root / (f"{command}-{stamp}" if k == 1 else f"{command}-{stamp}-{k}")
+            try:
+                path.mkdir()
+                return path
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"out: could not make a new folder {command}-{stamp}-* under {root}")
+
+    @staticmethod
+    def _check_reusable(path: Path, command: str, resume: bool) -> None:
+        if path.exists() and not path.is_dir():
+            raise FileExistsError(f"out: {path} is a file; expected a folder for the run")
+        previous = _previous_command(path) if path.is_dir() else None
+        if resume:
+            if previous != command:
+                found = f"a run of {previous!r}" if previous else "no run folder"
+                raise FileNotFoundError(f"out: cannot resume: {path} holds {found}; expected a previous "
+                                        f"run of {command!r}")
+            return
+        if not path.is_dir() or previous == command:
+            return
+        entries = sorted(p.name for p in path.iterdir())
+        if entries:
+            shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+            what = f"a run of {previous!r}" if previous else "not a run folder"
+            raise FileExistsError(f"out: {path} is not empty ({shown}) and is {what}; expected a new or empty "
+                                  f"folder, or a previous run of {command!r} (its files are never overwritten)")
+
+    @property
+    def figures(self) -> Path:
+        """The ``figures/`` folder."""
+        return self.path / FIGURES
+
+    @property
+    def checkpoints(self) -> Path:
+        """The ``checkpoints/`` folder (made on first use)."""
+        folder = self.path / CHECKPOINTS
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def log(self, **metrics: Any) -> None:
+        """Append one JSON object (one line) to ``metrics.jsonl``."""
+        line = json.dumps(jsonable(metrics), allow_nan=False) + "\n"
+        with open(self.path / METRICS, "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+
+    def write_summary(self, summary: Mapping[str, Any]) -> Path:
+        """Write ``summary.json`` atomically and return its path."""
+        write_json(self.path / SUMMARY, summary)
+        return self.path / SUMMARY
+
+    def save_figure(self, figure: Any, name: str, dpi: int = 120) -> Path:
+        """Save a matplotlib figure as ``figures/<name>`` (PNG), atomically; return the path."""
+        path = self.figures / name
+        with atomic_write(path) as fh:
+            figure.savefig(fh, format="png", dpi=dpi, bbox_inches="tight")
+        return path
+
+    def save_checkpoint(self, state: Any, name: str = "last.pt") -> Path:
+        """Save a training state to ``checkpoints/<name>``, atomically; return the path."""
+        path = self.checkpoints / name
+        save_torch(path, state)
+        return path
+
+    def echo(self, message: str = "") -> None:
+        """Print a progress line unless the run is quiet."""
+        if not self.quiet:
+            print(message, flush=True)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[dict]:
+        """Time a step: print ``[k] name ... 1.23 s`` and log it to ``metrics.jsonl``.
+
+        Yields a dict; what the step puts in it is logged with the time.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> run = Run.create("demo", {}, out=tempfile.mkdtemp(), quiet=True)
+        >>> with run.step("add") as record:
+        ...     record["total"] = 1 + 1
+        >>> (run.path / "metrics.jsonl").read_text().count("total")
+        1
+        """
+        self._steps += 1
+        if not self.quiet:
+            print(f"[{self._steps}] {name} ...", end="", flush=True)
+        record: dict = {}
+        start = time.perf_counter()
+        try:
+            yield record
+        except BaseException:
+            if not self.quiet:
+                print(" failed", flush=True)
+            raise
+        seconds = time.perf_counter() - start
+        if not self.quiet:
+            print(f" {seconds:.2f} s", flush=True)
+        self.log(step=name, seconds=seconds, **record)
