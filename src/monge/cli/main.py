@@ -1,0 +1,102 @@
+"""Entry point of the ``monge`` command: ``monge <subcommand> [options]``.
+
+Examples
+--------
+``monge transport --example monge6`` (Figure 2.2 of the text), ``monge transport a.npy b.npy``,
+``monge tour``. ``monge <subcommand> --help`` lists each one's options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from monge import __version__
+
+SUBCOMMANDS = ("tour", "transport", "bench")
+# Bad input, reported as one line with exit code 2; anything else is a bug and keeps its traceback
+# (set MONGE_TRACEBACK=1 to see the traceback of these too).
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
+               PermissionError, MemoryError)
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}; expected a non-negative integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}; expected a non-negative integer")
+    return value
+
+
+def common_options() -> argparse.ArgumentParser:
+    """The options every subcommand takes: ``--out``, ``--seed``, ``--quiet``."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("common options")
+    group.add_argument("--out", metavar="DIR", default=None,
+                       help="run folder (default: runs/<command>-<YYYYmmdd-HHMMSS>); must be new, empty, "
+                            "or a previous run of the same command")
+    group.add_argument("--seed", metavar="N", type=_seed, default=0, help="random seed (default: 0)")
+    group.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return common
+
+
+def _subcommand_parser(**kwargs) -> argparse.ArgumentParser:
+    """Make a subcommand's parser with the common options; the subcommand's own definitions win."""
+    kwargs["parents"] = [common_options(), *kwargs.get("parents", [])]
+    kwargs.setdefault("conflict_handler", "resolve")
+    kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+    return argparse.ArgumentParser(**kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``monge`` parser with every subcommand of :data:`SUBCOMMANDS` registered."""
+    parser = argparse.ArgumentParser(
+        prog="monge", description="The mathematics of neural networks as software: optimal transport, "
+                                  "networks trained with it, mean-field gradient flows.")
+    parser.add_argument("--version", action="version", version=f"monge {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                       parser_class=_subcommand_parser)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"{__package__}.{name}").register(subparsers)
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        text = f"{error.filename}: {error.strerror}"
+    elif isinstance(error, MemoryError) and not str(error):
+        text = "out of memory"
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``monge`` with ``argv`` (default: the command line); return the exit code.
+
+    Exit codes: 0 success, 2 bad input or usage (one line on standard error), 130 interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, usage errors: argparse has printed them
+        code = stop.code
+        return 0 if code is None else code if isinstance(code, int) else 2
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as error:
+        if os.environ.get("MONGE_TRACEBACK"):
+            raise
+        print(f"monge {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"monge {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monge.cli.main import SUBCOMMANDS, build_parser, main
+
+
+def test_help_lists_the_subcommands(monge):
+    code, out, _ = monge("--help")
+    assert code == 0
+    for name in ("transport", "tour"):
+        assert name in out
+
+
+def test_no_subcommand_is_a_usage_error(monge):
+    code, _, err = monge()
+    assert code == 2
+    assert "required" in err
+
+
+def test_version(monge):
+    code, out, _ = monge("--version")
+    assert code == 0 and out.startswith("monge ")
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_every_subcommand_takes_the_common_options(name):
+    args = build_parser().parse_args([name, "--out", "somewhere", "--seed", "3", "--quiet"])
+    assert (args.out, args.seed, args.quiet, args.command) == ("somewhere", 3, True, name)
+    assert callable(args.func)
+
+
+@pytest.mark.parametrize("seed", ["-1", "x"])
+def test_bad_seed_is_a_usage_error(monge, seed):
+    code, _, err = monge("transport", "--example", "monge6", "--seed", seed)
+    assert code == 2
+    assert "--seed" in err
+
+
+def test_user_errors_are_one_line_without_traceback(monge, tmp_path):
+    code, out, err = monge("transport", tmp_path / "missing.npy", tmp_path / "b.npy", "--out", tmp_path / "run")
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert err.startswith("monge transport: error: A: no such file")
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()  # nothing is written for bad input
+
+
+def test_traceback_on_request(tmp_path, monkeypatch):
+    monkeypatch.setenv("MONGE_TRACEBACK", "1")
+    with pytest.raises(FileNotFoundError):
+        main(["transport", str(tmp_path / "missing.npy"), str(tmp_path / "b.npy")])
+
+
+def _console_script():
+    found = Path(sys.executable).with_name("monge")
+    return str(found) if found.exists() else shutil.which("monge")
+
+
+def test_runs_as_a_module_process(tmp_path):
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "monge.cli.main", "transport", "--example", "monge6", "--out", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Distance" in done.stdout
+    assert (out / "summary.json").exists() and (out / "figures" / "figure_2_2.png").exists()
+
+
+def test_console_script_reports_bad_input_in_one_line(tmp_path):
+    script = _console_script()
+    if script is None:
+        pytest.skip("the monge console script is not installed")
+    bad = subprocess.run([script, "transport", "nothing.csv", "nothing.csv"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "monge transport: error: A: no such file: nothing.csv"
+    assert not (tmp_path / "runs").exists()
