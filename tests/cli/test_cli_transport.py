@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -54,6 +55,8 @@ def test_example_files(example):
     config = read_json(example / "config.json")
     assert config["command"] == "transport" and config["example"] == "monge6" and config["p"] == 1.0
     assert (example / "figures" / "figure_2_2.png").read_bytes()[:8] == PNG
+    solvers = [json.loads(line)["solver"] for line in (example / "metrics.jsonl").read_text().splitlines()]
+    assert solvers == ["brute_force", "lsa", "lapjv", "network_simplex", "auction", "kantorovich"]
     assert not [p for p in example.rglob("*.tmp")]
 
 
@@ -106,6 +109,8 @@ def test_matching_of_two_files(monge, tmp_path, rng, suffix):
     assert cost == pytest.approx(s["cost"], rel=1e-9)
     assert (tmp_path / "run" / "figures" / "matching.png").read_bytes()[:8] == PNG
     assert f"{s['cost']:.6g}" in out
+    (line,) = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(line)["cost"] == s["cost"]
 
 
 def test_csv_with_header_and_points_on_the_line(monge, tmp_path, rng):

@@ -138,6 +138,8 @@ def monge6(run: Run, seed: int) -> dict:
     for method in MATCHING_METHODS:
         distances[method] = float(transport.matching(x, z, p=1.0, method=method).distance)
     distances["kantorovich"] = n * float(transport.kantorovich(x, z, p=1.0).cost)
+    for name, distance in distances.items():
+        run.log(solver=name, distance=distance, cost=distance / n)
     reference = distances["brute_force"]
     disagreement = max(abs(d - reference) for d in distances.values()) / max(reference, 1e-300)
     summary = {
@@ -194,7 +196,7 @@ def _report_example(run: Run, s: dict) -> None:
              f"best of {s['n_permutations']} by brute force")
     run.echo(f"  n * cost = Distance for lsa, lapjv, network simplex, auction and Kantorovich "
              f"(largest relative difference {s['relative_disagreement']:.1e})")
-    run.echo(f"  wrote {run.path}/ (summary.json, points.npz, {s['figure']})")
+    run.echo(f"  wrote {run.path}/ (summary.json, metrics.jsonl, points.npz, {s['figure']})")
 
 
 def _complete_weights(a, b, n: int, m: int):
@@ -239,7 +241,8 @@ def transport_files(run: Run, x: np.ndarray, z: np.ndarray, a, b, config: Transp
     summary = {"A": config.a, "B": config.b, "weights_a": config.weights_a, "weights_b": config.weights_b,
                "n": n, "m": m, "d": d, "p": config.p, "method": config.method, "kind": kind,
                "solver": result.method, "cost": cost, "wasserstein": cost ** (1.0 / config.p),
-               "seconds": seconds, "files": ["config.json", "summary.json"]}
+               "seconds": seconds, "files": ["config.json", "metrics.jsonl", "summary.json"]}
+    run.log(step="solve", kind=kind, solver=result.method, cost=cost, seconds=seconds)
     rows = cols = mass = None
     if kind == "matching":
         perm = result.permutation.numpy()
