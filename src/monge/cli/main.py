@@ -48,7 +48,6 @@ def _subcommand_parser(**kwargs) -> argparse.ArgumentParser:
     """Make a subcommand's parser with the common options; the subcommand's own definitions win."""
     kwargs["parents"] = [common_options(), *kwargs.get("parents", [])]
     kwargs.setdefault("conflict_handler", "resolve")
-    kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
     return argparse.ArgumentParser(**kwargs)
 
 

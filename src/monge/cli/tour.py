@@ -166,7 +166,7 @@ def register(subparsers) -> None:
                     "self-contained report.html into the run folder.")
     parser.add_argument("--quick", action="store_true", help="smaller problems, under ~15 s")
     parser.add_argument("--chapters", type=int, nargs="+", metavar="K", default=sorted(CHAPTERS),
-                        help=f"chapters to run (available: {', '.join(map(str, sorted(CHAPTERS)))})")
+                        help=f"chapters to run (default and available: {', '.join(map(str, sorted(CHAPTERS)))})")
     parser.set_defaults(func=run)
 
 

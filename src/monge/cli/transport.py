@@ -70,7 +70,7 @@ def register(subparsers) -> None:
     parser.add_argument("--method", choices=METHODS, default=None,
                         help="solver (default auto: an exact matching for equal sizes without weights, "
                              "else Kantorovich's linear programme)")
-    parser.add_argument("--n-directions", type=int, default=128, help="directions of --method sliced")
+    parser.add_argument("--n-directions", type=int, default=128, metavar="L", help="random directions of --method sliced (default 128)")
     parser.set_defaults(func=run)
 
 
