@@ -88,7 +88,8 @@ def chapter_2(run: Run, config: TourConfig) -> list[Section]:
     text, best = (one_based(np.array(s[k]) - 1) for k in ("text_permutation", "optimal_permutation"))
     monge = Section(
         "Figure 2.2: Monge's problem for six points",
-        [f"Six sources x and six destinations z are drawn uniformly in the unit square (seed {config.seed}). "
+        [f"Six sources x and six destinations z are drawn uniformly in the unit square, at least "
+         f"{transport_cli.MIN_SEPARATION} apart (seed {config.seed}). "
          f"Left: the text's permutation s = {text}, of Distance {s['distance_text_permutation']:.4f} "
          f"(the sum of the six Euclidean path lengths). Right: the best of all {s['n_permutations']} "
          f"permutations, found by brute force: s* = {best}, Distance {s['distance_optimal']:.4f}.",
