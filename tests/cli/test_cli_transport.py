@@ -225,7 +225,7 @@ def _bad_inputs(tmp, rng):
         ([good, good, "--p", "-1"], ["--p", "p > 0"]),
         ([good, good, "--p", "nan"], ["--p", "finite"]),
         ([good, good, "--p", "0.5", "--method", "sliced"], ["--p", "p >= 1"]),
-        ([good, good, "--method", "sliced", "--n-directions", "0"], ["n_directions"]),
+        ([good, good, "--method", "sliced", "--n-directions", "0"], ["--n-directions", "positive"]),
         ([good], ["A, B", "two point files"]),
         ([good, good, "--example", "monge6"], ["not both"]),
         (["--example", "monge6", "--p", "2"], ["--p", "p = 1"]),
@@ -235,7 +235,8 @@ def _bad_inputs(tmp, rng):
     ]
 
 
-def test_every_bad_input_is_one_clear_line(monge, tmp_path, rng):
+def test_every_bad_input_is_one_clear_line(monge, tmp_path, rng, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     for args, words in _bad_inputs(tmp_path, rng):
         code, out, err = monge("transport", *args, "--quiet")
         assert code == 2, (args, err)
@@ -243,6 +244,7 @@ def test_every_bad_input_is_one_clear_line(monge, tmp_path, rng):
         assert err.count("\n") == 1, (args, err)
         for word in words:
             assert word in err, (args, word, err)
+    assert not (tmp_path / "runs").exists()  # bad input writes no run folder
     assert (tmp_path / "full" / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in (tmp_path / "full").iterdir()) == ["notes.txt"]
 

@@ -113,7 +113,8 @@ def _run_files(config: TransportConfig, quiet: bool) -> int:
     a = load_weights(config.weights_a, "--weights-a", len(x), config.a)
     b = load_weights(config.weights_b, "--weights-b", len(z), config.b)
     a, b = _complete_weights(a, b, len(x), len(z))
-    folder = Run.create("transport", config, config.out, quiet=quiet)
+    _check_method(config, len(x), len(z), weighted=a is not None)
+    folder = Run.create("transport", config, config.out, quiet=quiet)  # only once the input is known good
     transport_files(folder, x, z, a, b, config)
     return 0
 
@@ -213,19 +214,33 @@ def _complete_weights(a, b, n: int, m: int):
     return a, b
 
 
+def _kind(method: str, n: int, m: int, weighted: bool) -> str:
+    """What ``--method`` solves: a matching (equal sizes, no weights), Kantorovich's programme, or sliced."""
+    if method in ("sliced", "kantorovich"):
+        return method
+    if n == m and not weighted:
+        return "matching"
+    return "kantorovich" if method in ("auto", "exact", "network_simplex") else "impossible"
+
+
+def _check_method(config: TransportConfig, n: int, m: int, weighted: bool) -> None:
+    """Refuse a method the data cannot use, before anything is written."""
+    if _kind(config.method, n, m, weighted) == "impossible":
+        raise ValueError(f"--method {config.method}: a matching needs equal numbers of points and no weights, "
+                         f"found n = {n}, m = {m}{', weights' if weighted else ''}; use --method kantorovich")
+    if config.method == "sliced" and (isinstance(config.n_directions, bool) or config.n_directions < 1):
+        raise ValueError(f"--n-directions: {config.n_directions}; expected a positive number of directions")
+
+
 def _solve(x: torch.Tensor, z: torch.Tensor, a, b, config: TransportConfig) -> tuple[transport.OTResult, str]:
-    """Pick and run the solver; return the result and its kind: matching, kantorovich or sliced."""
+    """Run the solver that ``--method`` names; return the result and its kind."""
     method, p = config.method, config.p
-    as_matching = a is None and len(x) == len(z)
-    if method == "sliced":
-        return transport.sliced(x, z, a, b, p, n_directions=config.n_directions, seed=config.seed), "sliced"
-    if method == "kantorovich" or (method in ("auto", "exact", "network_simplex") and not as_matching):
-        return transport.kantorovich(x, z, a, b, p), "kantorovich"
-    if not as_matching:
-        raise ValueError(f"--method {method}: a matching needs equal numbers of points and no weights, found "
-                         f"n = {len(x)}, m = {len(z)}{', weights' if a is not None else ''}; "
-                         "use --method kantorovich")
-    return transport.matching(x, z, p, method="auto" if method in ("auto", "exact", "matching") else method), "matching"
+    kind = _kind(method, len(x), len(z), weighted=a is not None)
+    if kind == "sliced":
+        return transport.sliced(x, z, a, b, p, n_directions=config.n_directions, seed=config.seed), kind
+    if kind == "kantorovich":
+        return transport.kantorovich(x, z, a, b, p), kind
+    return transport.matching(x, z, p, method="auto" if method in ("auto", "exact", "matching") else method), kind
 
 
 def transport_files(run: Run, x: np.ndarray, z: np.ndarray, a, b, config: TransportConfig) -> dict:
