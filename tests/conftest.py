@@ -18,3 +18,9 @@ def device(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261125)
+
+
+def pytest_configure(config):
+    # Tests run in 2 xdist workers on 2 cores: one torch thread each, or OpenMP threads of the two
+    # workers contend and a small parallel op can stall for tens of milliseconds.
+    torch.set_num_threads(1)
