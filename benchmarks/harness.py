@@ -1,9 +1,10 @@
 """A small timing harness for side-by-side benchmarks (see /work/shared/BENCHMARKING.md).
 
-Contenders of one case are run in turn, A B C A B C ..., after one warm-up call each on a tiny
-problem; each measurement records its wall time and the extra peak RSS over the RSS before it
-(``malloc_trim``, ``/proc/self/clear_refs`` reset, then ``VmHWM``). ``run.py`` runs every case in a
-fresh process, so no allocator state or cache survives from one case to the next.
+Each contender of a case is warmed up on a tiny problem (imports, lazy initialisation), then called
+once at full size to measure its peak memory: the extra RSS over the RSS before the call
+(``malloc_trim``, ``/proc/self/clear_refs`` reset, then ``VmHWM``). Then the timed runs alternate,
+A B C A B C ... ``run.py`` runs every case in a fresh process, so no allocator state or cache
+survives from one case to the next.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import json
+import math
 import os
 import platform
 import re
@@ -74,14 +76,15 @@ def reset_peak() -> int | None:
     return _status_kib("VmRSS")
 
 
-def measure(fn: Callable[[], Any]) -> tuple[float, float | None, Any]:
-    """Run ``fn`` once: its wall time in seconds, its peak RSS over the RSS before it in MiB, its output."""
+def measure(fn: Callable[[], Any], memory: bool = False) -> tuple[float, float | None, Any]:
+    """Run ``fn`` once: its wall time in seconds, its output and, with ``memory``, its peak RSS over
+    the RSS before it in MiB (the C heap trimmed first, so its first touch of memory is timed too)."""
     gc.collect()
-    base = reset_peak()
+    base = reset_peak() if memory else None
     start = time.perf_counter()
     out = fn()
     seconds = time.perf_counter() - start
-    peak = _status_kib("VmHWM")
+    peak = _status_kib("VmHWM") if base is not None else None
     extra = None if base is None or peak is None else max(peak - base, 0) / 1024
     return seconds, extra, out
 
@@ -89,29 +92,34 @@ def measure(fn: Callable[[], Any]) -> tuple[float, float | None, Any]:
 def compare(contenders: list[Contender], repeats: int, progress: Callable[[str], None] | None = None) -> dict:
     """Time the contenders alternately, ``repeats`` times each; stats and agreed figure per name.
 
-    Returns ``{name: {"times", "median", "min", "max", "rss_extra_mib", "value"}}``; ``value`` is
-    the output of the contender's ``value`` on its last run (None without one).
+    After the tiny warm-ups, one untimed full-size call per contender measures its peak memory (and
+    its time as ``first_call``, memory touched afresh); then the timed runs go A B C A B C ...
+    Returns ``{name: {"times", "median", "min", "max", "first_call", "rss_extra_mib", "value"}}``;
+    ``value`` is the output of the contender's ``value`` on its last run (None without one).
     """
     for c in contenders:
         if c.warmup is not None:
             c.warmup()
+    first: dict[str, tuple[float, float | None]] = {}
+    for c in contenders:
+        seconds, extra, out = measure(c.run, memory=True)
+        first[c.name] = seconds, extra
+        del out
+        if progress is not None:
+            progress(f"{c.name} first call (memory): {seconds:.3f} s")
     times: dict[str, list[float]] = {c.name: [] for c in contenders}
-    memory: dict[str, list[float]] = {c.name: [] for c in contenders}
     values: dict[str, Any] = {}
     for r in range(repeats):
         for c in contenders:
-            seconds, extra, out = measure(c.run)
+            seconds, _, out = measure(c.run)
             times[c.name].append(seconds)
-            if extra is not None:
-                memory[c.name].append(extra)
             values[c.name] = c.value(out) if c.value is not None else None
             del out
             if progress is not None:
                 progress(f"{c.name} run {r + 1}/{repeats}: {seconds:.3f} s")
     return {c.name: {"times": times[c.name], "median": statistics.median(times[c.name]),
-                     "min": min(times[c.name]), "max": max(times[c.name]),
-                     "rss_extra_mib": statistics.median(memory[c.name]) if memory[c.name] else None,
-                     "value": values[c.name]}
+                     "min": min(times[c.name]), "max": max(times[c.name]), "first_call": first[c.name][0],
+                     "rss_extra_mib": first[c.name][1], "value": values[c.name]}
             for c in contenders}
 
 
@@ -139,12 +147,42 @@ def permutation_cost(x: np.ndarray, z: np.ndarray, perm) -> float | np.ndarray:
     return ((x - partner) ** 2).sum(-1).mean(-1)
 
 
-def load_average() -> float | None:
-    """The 1-minute load average (other processes on a shared machine make timings noisy)."""
+def cpu_snapshot() -> tuple[float, float, float] | None:
+    """Machine-wide busy and total CPU seconds (``/proc/stat``, all cores) and this process's CPU seconds."""
     try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
         return None
+    hz = os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    total = sum(ticks[:8]) / hz  # user nice system idle iowait irq softirq steal
+    return total - (ticks[3] + ticks[4]) / hz, total, own.user + own.system
+
+
+def others_cpu(before, after) -> float | None:
+    """Share of the machine's CPU capacity that other processes used between two snapshots (0 to 1)."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return max(0.0, ((after[0] - before[0]) - (after[2] - before[2])) / (after[1] - before[1]))
+
+
+def wait_until_idle(max_seconds: float, threshold: float = 0.2, say=print) -> float:
+    """Wait (at most ``max_seconds``) until other processes use less than ``threshold`` of the CPU.
+
+    On a shared machine a busy neighbour slows torch's threads far more than single-threaded
+    anchors (its threads wait for each other at every parallel region). Returns the seconds waited.
+    """
+    start, told = time.perf_counter(), -math.inf
+    while True:
+        before = cpu_snapshot()
+        time.sleep(1.0)
+        share = others_cpu(before, cpu_snapshot())
+        waited = time.perf_counter() - start
+        if share is None or share < threshold or waited >= max_seconds:
+            return waited
+        if waited - told >= 30:
+            say(f"    (other processes use {100 * share:.0f}% of the CPU: waiting up to {max_seconds:.0f} s)")
+            told = waited
 
 
 def _package_version(name: str) -> str:

@@ -37,6 +37,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="torch threads in each case (default: torch's)")
     parser.add_argument("--out", type=Path, help="write every record, the tables and the targets to this JSON")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                        help="before each case, wait up to this long for other processes to leave the CPU")
     parser.add_argument("--case", choices=sorted(SUITES), help=argparse.SUPPRESS)
     parser.add_argument("--params", type=json.loads, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -57,16 +59,16 @@ def run_one_case(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     name = f"{args.case} {label(args.params)}"
     progress = None if args.quiet else (lambda msg: print(f"    [{name}] {msg}", file=sys.stderr, flush=True))
-    load = harness.load_average()
+    before = harness.cpu_snapshot()
     record = SUITES[args.case].run_case(args.params, args.repeats, args.seed, progress)
     record["torch_threads"] = torch.get_num_threads()
-    record["load_average"] = [load, harness.load_average()]  # before and after the case
+    record["others_cpu"] = harness.others_cpu(before, harness.cpu_snapshot())
     print(json.dumps(record))
     return 0
 
 
 def memory_table(records: list[dict]) -> str:
-    """Peak RSS over the RSS before each call (MiB, median over runs) per contender; the machine's load."""
+    """Peak RSS over the RSS before each call (MiB, median over runs) per contender; others' CPU use."""
     names = list(dict.fromkeys(name for r in records for name in r["stats"]))
     rows = []
     for r in records:
@@ -74,9 +76,9 @@ def memory_table(records: list[dict]) -> str:
         for name in names:
             mib = r["stats"].get(name, {}).get("rss_extra_mib")
             cells.append("-" if mib is None else f"{mib:.0f}")
-        load = " / ".join("-" if v is None else f"{v:.1f}" for v in r.get("load_average", [None, None]))
-        rows.append([label(r["params"]), *cells, load])
-    return harness.markdown_table(["case", *names, "load average before / after"], rows)
+        others = r.get("others_cpu")
+        rows.append([label(r["params"]), *cells, "-" if others is None else f"{100 * others:.0f}%"])
+    return harness.markdown_table(["case", *names, "CPU used by other processes"], rows)
 
 
 def report(machine: dict, settings: dict, results: dict[str, list[dict]]) -> tuple[str, dict]:
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     suites = args.suite or list(SUITES)
     machine = harness.machine()
     settings = {"quick": args.quick, "suites": suites, "repeats": repeats, "seed": args.seed,
-                "threads": args.threads or torch.get_num_threads()}
+                "threads": args.threads or torch.get_num_threads(), "wait_idle": args.wait_idle}
     say(f"monge benchmarks on {machine['cpu']} ({machine['cores']} cores), torch threads {settings['threads']}, "
         f"repeats {repeats}")
     results: dict[str, list[dict]] = {}
@@ -117,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"\n## {name}\n" + harness.markdown_table(suite.HEADERS, []))
         results[name] = []
         for params in suite.cases(args.quick):
+            if args.wait_idle > 0:
+                harness.wait_until_idle(args.wait_idle, say=say)
             extra = ("--threads", str(args.threads)) if args.threads else ()
             record = harness.in_subprocess(HERE / "run.py", name, params, repeats, args.seed, not args.quiet, extra)
             results[name].append(record)

@@ -39,8 +39,8 @@ def test_compare_alternates_and_measures_memory():
     contenders = [harness.Contender(name, lambda name=name: order.append(name) or len(order), lambda v: v)
                   for name in "AB"]
     stats = harness.compare(contenders, repeats=2)
-    assert order == ["A", "B", "A", "B"]
-    assert stats["B"]["value"] == 4 and len(stats["A"]["times"]) == 2
+    assert order == ["A", "B"] * 3  # the memory pass, then two timed rounds
+    assert stats["B"]["value"] == 6 and len(stats["A"]["times"]) == 2 and stats["A"]["rss_extra_mib"] is not None
 
 
 def test_bench_cli_registers_and_refuses_without_benchmarks(monkeypatch, tmp_path, capsys):
