@@ -73,3 +73,12 @@ def test_dense_cost_that_cannot_fit_is_refused(monkeypatch):
     monkeypatch.setattr(_memory, "available_bytes", lambda device: 1000)
     with pytest.raises(MemoryError, match="cost matrix needs .* GiB.*cost_blocks"):
         cost_matrix(torch.randn(100, 2), torch.randn(100, 2))
+
+
+def test_far_from_the_origin_float32(monkeypatch):
+    """The expansion is computed on centred points: no cancellation for clouds far from 0."""
+    monkeypatch.setattr(costs_module, "_DIRECT_LIMIT", 0)
+    x = torch.rand(50, 2) + 1000.0
+    z = torch.rand(40, 2) + 1000.0
+    exact = cost64(x.double().numpy(), z.double().numpy(), 2.0)
+    torch.testing.assert_close(cost_matrix(x, z).double(), torch.from_numpy(exact), rtol=1e-4, atol=1e-5)

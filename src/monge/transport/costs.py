@@ -9,8 +9,9 @@ import torch
 from . import _checks, _memory
 
 # Below this many multiply-adds the cost is computed from differences (exact for equal points);
-# above it, from the expansion |x|^2 + |z|^2 - 2 x.z, one matrix product (clamped at 0).
-_DIRECT_LIMIT = 1 << 21
+# above it, from the expansion |x|^2 + |z|^2 - 2 x.z as one product of augmented points
+# [x, |x|^2, 1] . [-2 z, 1, |z|^2] (one pass over the output), clamped at 0.
+_DIRECT_LIMIT = 1 << 15
 # Rows per block when a caller reduces over blocks: about 64 MiB of float32 per block.
 _BLOCK_ELEMENTS = 1 << 24
 
@@ -42,9 +43,13 @@ def _block(x: torch.Tensor, z: torch.Tensor, p: float, out: torch.Tensor | None 
     x_sq = x.pow(2).sum(-1)
     if out is None:
         out = torch.empty(*x.shape[:-1], m, dtype=x.dtype, device=x.device)
-    torch.matmul(x, z.transpose(-1, -2), out=out)
-    out.mul_(-2).add_(x_sq.unsqueeze(-1)).add_(z_sq.unsqueeze(-2)).clamp_(min=0)
-    if p != 2.0:
+    rows = torch.cat([x, x_sq.unsqueeze(-1), torch.ones_like(x_sq).unsqueeze(-1)], -1)
+    cols = torch.cat([-2 * z, torch.ones_like(z_sq).unsqueeze(-1), z_sq.unsqueeze(-1)], -1)
+    torch.matmul(rows, cols.transpose(-1, -2), out=out)
+    out.clamp_(min=0)
+    if p == 1.0:
+        out.sqrt_()
+    elif p != 2.0:
         out.pow_(p / 2)
     return out
 
@@ -94,12 +99,19 @@ def cost_matrix(x, z, p: float = 2.0, *, out: torch.Tensor | None = None) -> tor
     if x.requires_grad or z.requires_grad:
         return ground_cost(x.unsqueeze(-2), z.unsqueeze(-3), p)
     with torch.no_grad():
+        x, z = _centred(x, z)
         if out is None:
             return _block(x, z, p)
         z_sq = z.pow(2).sum(-1)
         for rows, _ in _row_ranges(x.shape[-2], z.shape[-2]):
             _block(x[..., rows, :], z, p, out=out[..., rows, :], z_sq=z_sq)
         return out
+
+
+def _centred(x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Translate both clouds by z's mean: the cost does not change, the expansion's rounding does."""
+    centre = z.mean(-2, keepdim=True)
+    return x - centre, z - centre
 
 
 def _row_ranges(n: int, m: int, block_rows: int | None = None) -> Iterator[tuple[slice, int]]:
@@ -129,6 +141,7 @@ def cost_blocks(x, z, p: float = 2.0, *, block_rows: int | None = None,
     rows = block_rows or max(1, _BLOCK_ELEMENTS // m)
     if buffer is None:
         buffer = torch.empty(min(rows, n), m, dtype=x.dtype, device=x.device)
+    x, z = _centred(x.detach(), z.detach())
     z_sq = z.pow(2).sum(-1)
     with torch.no_grad():
         for sl, _ in _row_ranges(n, m, rows):

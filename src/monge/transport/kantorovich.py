@@ -97,11 +97,14 @@ def kantorovich(x, z, a=None, b=None, p: float = 2.0) -> OTResult:
     dual = float(a64 @ f + b64 @ g)
     gap = abs(total - dual) / max(abs(total), np.finfo(np.float64).tiny)
     marginal = float(np.abs(plan.sum(1) - a64).sum() + np.abs(plan.sum(0) - b64).sum())
-    rows, cols = np.nonzero(plan)
-    rows_t = torch.from_numpy(rows).to(x.device)
-    cols_t = torch.from_numpy(cols).to(x.device)
-    mass = torch.from_numpy(plan[rows, cols]).to(device=x.device, dtype=x.dtype)
-    value = (mass * ground_cost(x[rows_t], z[cols_t], p)).sum()
+    if x.requires_grad or z.requires_grad:  # the envelope: sum P_ij c(x_i, z_j) over the support of P
+        rows, cols = np.nonzero(plan)
+        rows_t = torch.from_numpy(rows).to(x.device)
+        cols_t = torch.from_numpy(cols).to(x.device)
+        mass = torch.from_numpy(plan[rows, cols]).to(device=x.device, dtype=x.dtype)
+        value = (mass * ground_cost(x[rows_t], z[cols_t], p)).sum()
+    else:
+        value = torch.tensor(total, dtype=x.dtype, device=x.device)
     return OTResult(
         cost=value,
         plan=torch.from_numpy(plan).to(device=x.device, dtype=x.dtype),
