@@ -185,6 +185,28 @@ def wait_until_idle(max_seconds: float, threshold: float = 0.2, say=print) -> fl
             told = waited
 
 
+def source_state() -> dict:
+    """The commit of the repository and a digest of monge's transport sources as they are on disk now.
+
+    The benchmarks measure the working tree: a digest that changes between cases means the code
+    changed during the run.
+    """
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha1()
+    for path in sorted((root / "src" / "monge" / "transport").glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "src/monge"],
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown", None
+    return {"commit": commit, "uncommitted_changes": dirty, "transport_sha1": digest.hexdigest()[:12]}
+
+
 def _package_version(name: str) -> str:
     try:
         return version(name)

@@ -39,8 +39,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                         help="before each case, wait up to this long for other processes to leave the CPU")
-    parser.add_argument("--case", choices=sorted(SUITES), help=argparse.SUPPRESS)
-    parser.add_argument("--params", type=json.loads, help=argparse.SUPPRESS)
+    parser.add_argument("--case", choices=sorted(SUITES),
+                        help="run one case of this suite in this process and print its JSON record")
+    parser.add_argument("--params", type=json.loads, default={},
+                        help="""the case for --case, as JSON, e.g. '{"n": 3000, "d": 4}'""")
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats: expected at least 1")
@@ -63,6 +65,7 @@ def run_one_case(args: argparse.Namespace) -> int:
     record = SUITES[args.case].run_case(args.params, args.repeats, args.seed, progress)
     record["torch_threads"] = torch.get_num_threads()
     record["others_cpu"] = harness.others_cpu(before, harness.cpu_snapshot())
+    record["transport_sha1"] = harness.source_state()["transport_sha1"]
     print(json.dumps(record))
     return 0
 
@@ -83,11 +86,17 @@ def memory_table(records: list[dict]) -> str:
 
 def report(machine: dict, settings: dict, results: dict[str, list[dict]]) -> tuple[str, dict]:
     """The Markdown report and the targets, ``{suite: [(text, met), ...]}``."""
-    v = machine["versions"]
+    v, src = machine["versions"], settings.get("source", {"commit": "?", "uncommitted_changes": None,
+                                                          "transport_sha1": "?"})
     lines = [f"Machine: {machine['cpu']}, {machine['cores']} cores, torch threads {settings['threads']}; "
              f"Python {machine['python']}, torch {v['torch']}, numpy {v['numpy']}, scipy {v['scipy']}, "
              f"POT {v['POT']}, lap {v['lap']}. Repeats {settings['repeats']}, seed {settings['seed']}. "
-             "Times in seconds: median [min-max]."]
+             f"monge at commit {src['commit']}{' with uncommitted changes' if src['uncommitted_changes'] else ''} "
+             f"(transport sources {src['transport_sha1']}). Times in seconds: median [min-max]."]
+    changed = [label(r["params"]) for rs in results.values() for r in rs
+               if r.get("transport_sha1", src["transport_sha1"]) != src["transport_sha1"]]
+    if changed:
+        lines.append(f"WARNING: the transport sources changed during the run (cases {', '.join(changed)}).")
     targets = {}
     for name, records in results.items():
         suite = SUITES[name]
@@ -108,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     suites = args.suite or list(SUITES)
     machine = harness.machine()
+    source = harness.source_state()
     settings = {"quick": args.quick, "suites": suites, "repeats": repeats, "seed": args.seed,
-                "threads": args.threads or torch.get_num_threads(), "wait_idle": args.wait_idle}
+                "threads": args.threads or torch.get_num_threads(), "wait_idle": args.wait_idle, "source": source}
     say(f"monge benchmarks on {machine['cpu']} ({machine['cores']} cores), torch threads {settings['threads']}, "
         f"repeats {repeats}")
     results: dict[str, list[dict]] = {}
@@ -125,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             record = harness.in_subprocess(HERE / "run.py", name, params, repeats, args.seed, not args.quiet, extra)
             results[name].append(record)
             say("| " + " | ".join(suite.row(record)) + " |")
+            if record["transport_sha1"] != source["transport_sha1"]:
+                say(f"    WARNING: src/monge/transport changed during the run (case {label(params)})")
     markdown, targets = report(machine, settings, results)
     say(f"\n# Results ({time.perf_counter() - start:.0f} s)\n\n{markdown}")
     if args.out:
