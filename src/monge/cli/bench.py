@@ -18,7 +18,6 @@ from pathlib import Path
 from monge.training.runs import Run, atomic_write
 
 SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "run.py"
-SUITES = ("matching", "kantorovich", "batched")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -28,7 +27,8 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Run the repository's benchmarks (benchmarks/run.py) side by side with their anchors; "
                     "write the timings, tables and targets to a run folder. Needs a source checkout.")
     parser.add_argument("--quick", action="store_true", help="smallest sizes, 1 repeat (a smoke test)")
-    parser.add_argument("--suite", action="append", choices=SUITES, help="run only this suite (repeatable)")
+    parser.add_argument("--suite", action="append", metavar="NAME",
+                        help="run only this suite of benchmarks/run.py, e.g. matching (repeatable; None: all)")
     parser.add_argument("--repeats", type=int, help="timed runs per contender; None: 3, or 1 with --quick")
     parser.add_argument("--out", metavar="DIR", help="run folder; None: runs/bench-<YYYYmmdd-HHMMSS>/")
     parser.add_argument("--seed", metavar="N", type=int, default=0, help="seed of the random points")
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     cmd = [sys.executable, str(SCRIPT), "--seed", str(args.seed), *["--quick"] * args.quick,
            *[a for s in args.suite or [] for a in ("--suite", s)],
            *(["--repeats", str(args.repeats)] if args.repeats else []), *["--quiet"] * args.quiet]
-    config = {"quick": args.quick, "suites": args.suite or list(SUITES),
+    config = {"quick": args.quick, "suites": args.suite or "all",
               "repeats": args.repeats or (1 if args.quick else 3), "seed": args.seed, "script": str(SCRIPT),
               "python": sys.executable}
     folder = Run.create("bench", config, out=args.out, quiet=args.quiet)
