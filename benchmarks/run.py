@@ -25,6 +25,8 @@ import suite_kantorovich  # noqa: E402
 import suite_matching  # noqa: E402
 
 SUITES = {m.NAME: m for m in (suite_matching, suite_kantorovich, suite_batched)}
+# With --wait-idle, a case during which other processes took more of the CPU than this is run again.
+BUSY = 0.10
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
