@@ -61,3 +61,12 @@ def test_bench_cli_registers_and_refuses_without_benchmarks(monkeypatch, tmp_pat
 def test_run_rejects_bad_options(argv):
     with pytest.raises(SystemExit):
         bench_run.parse(argv)
+
+
+def test_busy_case_is_run_again(monkeypatch):
+    """With --wait-idle, a case disturbed by other processes is repeated (here: busy, then quiet)."""
+    busy = iter([0.5, 0.0])
+    monkeypatch.setattr(harness, "wait_until_idle", lambda *a, **k: 0.0)
+    monkeypatch.setattr(harness, "in_subprocess", lambda *a, **k: {"others_cpu": next(busy)})
+    args = bench_run.parse(["--wait-idle", "1"])
+    assert bench_run.run_isolated(args, "matching", {"n": 50, "d": 2}, 1, lambda *a: None) == {"others_cpu": 0.0}
