@@ -31,8 +31,7 @@ def ground_cost(x: torch.Tensor, z: torch.Tensor, p: float) -> torch.Tensor:
 
 def _block(x: torch.Tensor, z: torch.Tensor, p: float, out: torch.Tensor | None = None,
            z_sq: torch.Tensor | None = None) -> torch.Tensor:
-    n, m, d = x.shape[-2], z.shape[-2], x.shape[-1]
-    if n * m * d <= _DIRECT_LIMIT:
+    if x.numel() * z.shape[-2] <= _DIRECT_LIMIT:  # batch x n x m x d multiply-adds
         c = ground_cost(x.unsqueeze(-2), z.unsqueeze(-3), p)
         if out is not None:
             out.copy_(c)
@@ -42,7 +41,7 @@ def _block(x: torch.Tensor, z: torch.Tensor, p: float, out: torch.Tensor | None 
         z_sq = z.pow(2).sum(-1)
     x_sq = x.pow(2).sum(-1)
     if out is None:
-        out = torch.empty(*x.shape[:-1], m, dtype=x.dtype, device=x.device)
+        out = torch.empty(*x.shape[:-1], z.shape[-2], dtype=x.dtype, device=x.device)
     rows = torch.cat([x, x_sq.unsqueeze(-1), torch.ones_like(x_sq).unsqueeze(-1)], -1)
     cols = torch.cat([-2 * z, torch.ones_like(z_sq).unsqueeze(-1), z_sq.unsqueeze(-1)], -1)
     torch.matmul(rows, cols.transpose(-1, -2), out=out)
