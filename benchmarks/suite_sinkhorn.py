@@ -25,7 +25,8 @@ Contenders whose package is missing (or, for KeOps, whose formula fails to compi
 absent. Sizes where a contender is not run: dense matrices (monge dense, GeomLoss tensorized) above
 n = 10000 (they need > 3 GB), POT above n = 5000 (n x n temporaries at every logsumexp), monge's
 5e-3 and 1e-5 runs and GeomLoss online above n = 10000 (to keep the sweep short: n = 20000 has an
-absolute target). At n >= 10000 the repeats are capped at 2 (GeomLoss tensorized takes 30 s a call).
+absolute target). At n >= 10000 the repeats are capped at 3 (GeomLoss tensorized takes 30 s a call;
+with 2, the first timed round, often slower, would weigh half the median).
 """
 
 from __future__ import annotations
