@@ -200,7 +200,7 @@ def source_state() -> dict:
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "src/monge/transport"],
+        dirty = bool(subprocess.run(["git", "-C", str(root), "status", "--porcelain", "src/monge"],
                                     capture_output=True, text=True, check=True).stdout.strip())
     except (OSError, subprocess.CalledProcessError):
         commit, dirty = "unknown", None

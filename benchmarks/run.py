@@ -23,8 +23,10 @@ import harness  # noqa: E402
 import suite_batched  # noqa: E402
 import suite_kantorovich  # noqa: E402
 import suite_matching  # noqa: E402
+import suite_sinkhorn  # noqa: E402
+import suite_sliced  # noqa: E402
 
-SUITES = {m.NAME: m for m in (suite_matching, suite_kantorovich, suite_batched)}
+SUITES = {m.NAME: m for m in (suite_matching, suite_kantorovich, suite_batched, suite_sinkhorn, suite_sliced)}
 # With --wait-idle, a case during which other processes took more of the CPU than this is run again.
 BUSY = 0.10
 
@@ -64,12 +66,11 @@ def run_one_case(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     name = f"{args.case} {label(args.params)}"
     progress = None if args.quiet else (lambda msg: print(f"    [{name}] {msg}", file=sys.stderr, flush=True))
-    source = harness.source_state()  # the code this case imports
     before = harness.cpu_snapshot()
     record = SUITES[args.case].run_case(args.params, args.repeats, args.seed, progress)
     record["torch_threads"] = torch.get_num_threads()
     record["others_cpu"] = harness.others_cpu(before, harness.cpu_snapshot())
-    record["source"] = source
+    record["transport_sha1"] = harness.source_state()["transport_sha1"]
     print(json.dumps(record))
     return 0
 
@@ -106,16 +107,17 @@ def memory_table(records: list[dict]) -> str:
 
 def report(machine: dict, settings: dict, results: dict[str, list[dict]]) -> tuple[str, dict]:
     """The Markdown report and the targets, ``{suite: [(text, met), ...]}``."""
-    v = machine["versions"]
-    sources = {json.dumps(r["source"], sort_keys=True) for rs in results.values() for r in rs if "source" in r}
-    code = "; ".join(f"commit {s['commit']}{' with uncommitted changes' if s['uncommitted_changes'] else ''} "
-                     f"(transport sources {s['transport_sha1']})" for s in map(json.loads, sorted(sources)))
+    v, src = machine["versions"], settings.get("source", {"commit": "?", "uncommitted_changes": None,
+                                                          "transport_sha1": "?"})
     lines = [f"Machine: {machine['cpu']}, {machine['cores']} cores, torch threads {settings['threads']}; "
              f"Python {machine['python']}, torch {v['torch']}, numpy {v['numpy']}, scipy {v['scipy']}, "
              f"POT {v['POT']}, lap {v['lap']}. Repeats {settings['repeats']}, seed {settings['seed']}. "
-             f"monge at {code or 'unknown'}. Times in seconds: median [min-max]."]
-    if len(sources) > 1:
-        lines.append("WARNING: the cases ran different versions of the code (it changed during the run).")
+             f"monge at commit {src['commit']}{' with uncommitted changes' if src['uncommitted_changes'] else ''} "
+             f"(transport sources {src['transport_sha1']}). Times in seconds: median [min-max]."]
+    changed = [label(r["params"]) for rs in results.values() for r in rs
+               if r.get("transport_sha1", src["transport_sha1"]) != src["transport_sha1"]]
+    if changed:
+        lines.append(f"WARNING: the transport sources changed during the run (cases {', '.join(changed)}).")
     targets = {}
     for name, records in results.items():
         suite = SUITES[name]
@@ -136,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     suites = args.suite or list(SUITES)
     machine = harness.machine()
+    source = harness.source_state()
     settings = {"quick": args.quick, "suites": suites, "repeats": repeats, "seed": args.seed,
-                "threads": args.threads or torch.get_num_threads(), "wait_idle": args.wait_idle}
+                "threads": args.threads or torch.get_num_threads(), "wait_idle": args.wait_idle, "source": source}
     say(f"monge benchmarks on {machine['cpu']} ({machine['cores']} cores), torch threads {settings['threads']}, "
         f"repeats {repeats}")
     results: dict[str, list[dict]] = {}
@@ -150,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             record = run_isolated(args, name, params, repeats, say)
             results[name].append(record)
             say("| " + " | ".join(suite.row(record)) + " |")
-            first = next(iter(results.values()))[0]
-            if record.get("source") != first.get("source"):
+            if record["transport_sha1"] != source["transport_sha1"]:
                 say(f"    WARNING: src/monge/transport changed during the run (case {label(params)})")
     markdown, targets = report(machine, settings, results)
     say(f"\n# Results ({time.perf_counter() - start:.0f} s)\n\n{markdown}")
