@@ -233,3 +233,25 @@ def test_bad_inputs():
         sinkhorn(torch.rand(3, 5, 2), torch.rand(3, 4, 2), b=torch.full((2, 4), 0.25))
     with pytest.raises(ValueError, match="x: 1 entries are NaN"):
         sinkhorn(torch.tensor([[0.0, float("nan")]]), torch.rand(4, 2))
+
+
+def test_auto_scaling_rule():
+    from monge.transport.entropic import auto_scaling, schedule
+
+    assert auto_scaling(1.0, 0.1) == 0.5 and auto_scaling(1.0, 1e-6) == 0.95
+    assert auto_scaling(1.0, 1e-3) == pytest.approx(1 - 5 * 1e-3 ** 0.5)
+    steps = schedule(2.0, 0.02, 0.5)
+    assert steps[0] == 2.0 and steps[-1] == 0.02 and all(u > v for u, v in zip(steps, steps[1:]))
+
+
+@pytest.mark.parametrize("ratio", [1e-2, 1e-4])
+def test_default_schedule_beats_a_fixed_ratio(ratio):
+    # the rule's measured purpose: fewer iterations than a fixed ratio across eps / D^p
+    torch.manual_seed(0)
+    x, z = torch.rand(300, 2, dtype=torch.float64), torch.rand(300, 2, dtype=torch.float64)
+    both = torch.cat([x, z])
+    eps = ratio * float(((both.amax(0) - both.amin(0)) ** 2).sum())
+    auto = sinkhorn(x, z, eps=eps, max_iter=100000)
+    fixed = [sinkhorn(x, z, eps=eps, scaling=s, max_iter=100000) for s in (0.5, 0.8)]
+    assert auto.converged and auto.n_iter <= min(r.n_iter for r in fixed) < max(r.n_iter for r in fixed)
+    assert float(auto.entropic_cost) == pytest.approx(float(fixed[1].entropic_cost), rel=1e-4)

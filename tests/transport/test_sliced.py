@@ -76,3 +76,32 @@ def test_sliced_dtype_device(dtype, device):
 def test_concave_cost_refused():
     with pytest.raises(ValueError, match="p: 0.5.*p >= 1"):
         transport_1d(torch.randn(4), torch.randn(4), p=0.5)
+
+
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("shape", [(1000,), (3, 70000), (5, 17)])
+def test_host_sort_equals_torch_sort(shape, grad):
+    from monge.transport.sliced import _sort
+
+    u = torch.randn(*shape, dtype=torch.float64, requires_grad=grad)
+    values, order = _sort(u, index=True)
+    expected, _ = u.detach().sort(-1)
+    assert torch.equal(values.detach(), expected)
+    assert torch.equal(u.detach().gather(-1, order), expected)
+    values_only, none = _sort(u, index=False)
+    assert torch.equal(values_only.detach(), expected) and (none is None) == (not grad)
+    if grad:  # the gathered values carry the gradient back to their places
+        (values * torch.arange(shape[-1], dtype=u.dtype)).sum().backward()
+        assert torch.equal(u.grad.gather(-1, order), torch.arange(shape[-1], dtype=u.dtype).expand(shape))
+
+
+def test_sliced_gradient_on_a_large_problem_matches_torch_sort():
+    torch.manual_seed(0)
+    x = torch.randn(40000, 3, dtype=torch.float64, requires_grad=True)
+    z = torch.randn(40000, 3, dtype=torch.float64)
+    sliced(x, z, n_directions=5).cost.backward()
+    theta = random_directions(5, 3, like=x)
+    u, v = (theta @ x.T), (theta @ z.T)
+    reference = (u.sort(-1)[0] - v.detach().sort(-1)[0]).pow(2).mean()
+    (expected,) = torch.autograd.grad(reference, x)
+    assert torch.allclose(x.grad, expected, rtol=1e-10, atol=1e-16)

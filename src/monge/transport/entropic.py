@@ -31,6 +31,20 @@ PLAN_LIMIT = 1 << 22
 FLOAT32_EPS_FLOOR = 2.0 ** -20
 
 
+def auto_scaling(scale: float, eps: float) -> float:
+    r"""The default ratio of the eps-scaling schedule: :math:`s = 1 - 5\sqrt{\varepsilon / D^p}`, in [0.5, 0.95].
+
+    A large eps relative to the cost's diameter :math:`D^p` converges in a few iterations at the
+    end, so annealing is best fast; a small one converges slowly at the end unless the potentials
+    arrive nearly optimal, so annealing is best slow. Measured here (n = 2000 uniform points of the
+    unit square, p = 2, tol 1e-3; total iterations, the best fixed ratio in brackets):
+    eps / D^p = 1e-2: 24 at s = 0.5 (24; 32 at 0.8, 52 at 0.9); 1e-3: 122 at s = 0.84 (122; 141
+    at 0.7); 1e-4: 418 at s = 0.95 (416 at 0.97; 939 at 0.8, 1705 at 0.5).
+    """
+    ratio = eps / max(scale, eps)
+    return min(0.95, max(0.5, 1.0 - 5.0 * math.sqrt(ratio)))
+
+
 def schedule(scale: float, eps: float, scaling: float) -> list[float]:
     r"""The eps-scaling schedule: :math:`\varepsilon_k = \max(\varepsilon, D^p s^k)`, k = 0, 1, ...
 
@@ -105,7 +119,7 @@ def _mode(memory: str, batch: int, n: int, m: int, p: float, like: torch.Tensor)
 
 
 def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, max_iter: int = 1000,
-             tol: float = 1e-3, scaling: float = 0.8, anneal: bool = True, memory: str = "auto",
+             tol: float = 1e-3, scaling: float | None = None, anneal: bool = True, memory: str = "auto",
              plan: bool | None = None, block_rows: int | None = None, warn: bool = True) -> OTResult:
     r"""Entropic optimal transport by Sinkhorn's iterations in the log domain.
 
@@ -114,7 +128,8 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
     The updates are soft c-transforms computed with a log-sum-exp (max first), stable down to eps of
     1e-4 of the cost scale in float32 (and far below in float64); no NaN or inf where the problem is
     well posed. With ``anneal`` (default), eps starts at the cost's diameter and falls by
-    ``scaling`` per iteration down to ``eps`` (see :func:`schedule`); the iterations then continue
+    ``scaling`` per iteration down to ``eps`` (see :func:`schedule`; by default the ratio follows
+    :func:`auto_scaling`, from 0.5 for eps near the diameter to 0.95 for eps of 1e-4 of it); the iterations then continue
     at ``eps`` until the L1 error of the unconstrained marginal is below ``tol`` or ``max_iter``
     iterations are made (a warning then, and ``converged=False``).
 
@@ -127,7 +142,8 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
     eps : float, the temperature in units of the cost (default: 1e-2 times the diameter^p)
     max_iter : int, iterations at the target eps after annealing
     tol : float, target L1 marginal error
-    scaling : float in (0, 1), ratio of successive eps while annealing
+    scaling : float in (0, 1), optional; ratio of successive eps while annealing (default:
+        :func:`auto_scaling` of eps / D^p)
     anneal : bool, eps-scaling on (default) or off
     memory : {"auto", "dense", "online"}
         ``"dense"`` holds the n x m cost matrix; ``"online"`` recomputes it by blocks of rows into
@@ -162,7 +178,8 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
         raise ValueError(f"max_iter: {max_iter!r}; expected a positive integer")
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise ValueError(f"tol: {tol!r}; expected a positive number")
-    if not (isinstance(scaling, (int, float)) and 0 < scaling < 1):
+    if scaling is not None and not (isinstance(scaling, (int, float)) and not isinstance(scaling, bool)
+                                    and 0 < scaling < 1):
         raise ValueError(f"scaling: {scaling!r}; expected a ratio in (0, 1)")
     batched = x.ndim == 3
     x3, z3 = (x, z) if batched else (x.unsqueeze(0), z.unsqueeze(0))
@@ -191,6 +208,8 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
         to_z = Softmin(gx, gz, cost, block_rows)  # f_i from g
         to_x = Softmin(gz, gx, None if cost is None else cost.transpose(1, 2).contiguous(), block_rows)
         log_a, log_b = _log_weights(a3), _log_weights(b3)
+        if scaling is None:
+            scaling = auto_scaling(float(scale.max()), eps)
         steps = schedule(float(scale.max()), eps, scaling) if anneal else [eps]
         target = torch.full((batch,), eps, dtype=x3.dtype, device=x3.device)
         g = torch.zeros_like(log_b)

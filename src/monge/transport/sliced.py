@@ -10,10 +10,51 @@ Sliced transport averages this over random directions :math:`\theta` of the sphe
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 import torch
 
 from . import _checks
 from .results import OTResult
+
+
+# Below this many entries a sort on the host is not split between threads.
+_THREADED_SORT = 1 << 16
+
+
+def _sort(u: torch.Tensor, index: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Sort along the last axis; returns the values (differentiable) and, if asked, the order.
+
+    On the CPU NumPy's sorts are 2x (values) to 1.6x (order) faster than ``torch.sort`` here and
+    release the GIL, so the rows are split between ``torch.get_num_threads()`` threads. The
+    values of a tensor that needs gradients are gathered by the order, keeping autograd.
+    """
+    if u.device.type != "cpu" or u.dtype not in (torch.float32, torch.float64) or u.ndim > 2:
+        values, order = u.sort(-1)
+        return values, order
+    if u.ndim == 1:
+        values, order = _sort(u.unsqueeze(0), index)
+        return values[0], None if order is None else order[0]
+    index = index or u.requires_grad
+    data = u.detach().numpy()
+    out = np.empty(data.shape, dtype=np.int64 if index else data.dtype)
+
+    def work(rows: slice) -> None:
+        out[rows] = np.argsort(data[rows], axis=-1) if index else np.sort(data[rows], axis=-1)
+
+    workers = min(torch.get_num_threads(), data.shape[0]) if data.size >= _THREADED_SORT else 1
+    bounds = np.linspace(0, data.shape[0], workers + 1).astype(int)
+    chunks = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, chunks))
+    else:
+        work(chunks[0])
+    if not index:
+        return torch.from_numpy(out), None
+    order = torch.from_numpy(out)
+    return u.gather(-1, order), order
 
 
 def _quantile_cost(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor | None, b: torch.Tensor | None,
@@ -23,11 +64,11 @@ def _quantile_cost(u: torch.Tensor, v: torch.Tensor, a: torch.Tensor | None, b: 
     ``a``, ``b``: weights (n,), (m,) summing to 1, or None for uniform with n == m.
     """
     if a is None and b is None:
-        us, _ = u.sort(-1)
-        vs, _ = v.sort(-1)
+        us, _ = _sort(u, index=False)
+        vs, _ = _sort(v, index=False)
         return (us - vs).abs().pow(p).mean(-1)
-    us, iu = u.sort(-1)
-    vs, iv = v.sort(-1)
+    us, iu = _sort(u, index=True)
+    vs, iv = _sort(v, index=True)
     cum_a = a[iu].cumsum(-1)  # (..., n) in float64
     cum_b = b[iv].cumsum(-1)
     # the breakpoints of both quantile functions, and the mass of each piece between them
