@@ -3,6 +3,7 @@
 Plain ``torch.nn.Module`` s; this package imports nothing of monge but itself.
 """
 
+from .convnet import ConvNet
 from .perceptron import ACTIVATIONS, MLP, TwoLayer, count_parameters, make_activation
 
-__all__ = ["ACTIVATIONS", "MLP", "TwoLayer", "count_parameters", "make_activation"]
+__all__ = ["ACTIVATIONS", "ConvNet", "MLP", "TwoLayer", "count_parameters", "make_activation"]
