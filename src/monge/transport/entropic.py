@@ -119,7 +119,8 @@ def _mode(memory: str, batch: int, n: int, m: int, p: float, like: torch.Tensor)
 
 
 def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, max_iter: int = 1000,
-             tol: float = 1e-3, scaling: float | None = None, anneal: bool = True, memory: str = "auto",
+             tol: float = 1e-3, scaling: float | None = None, anneal: bool = True, relaxation: float = 1.8,
+             memory: str = "auto",
              plan: bool | None = None, block_rows: int | None = None, warn: bool = True) -> OTResult:
     r"""Entropic optimal transport by Sinkhorn's iterations in the log domain.
 
@@ -145,6 +146,17 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
     scaling : float in (0, 1), optional; ratio of successive eps while annealing (default:
         :func:`auto_scaling` of eps / D^p)
     anneal : bool, eps-scaling on (default) or off
+    relaxation : float in [1, 2), the over-relaxation :math:`\omega` of the iterations at ``eps``:
+        :math:`g \leftarrow g + \omega\,(T_\varepsilon f - g)`, then :math:`f \leftarrow
+        T_\varepsilon g` exactly (so the rows of the plan stay exact and the stopping test is the
+        plain one). 1 is plain Sinkhorn. The first two iterations at ``eps`` are plain, and a
+        problem whose marginal error grows from one iteration to the next goes on with 1. Measured
+        here (tol 1e-3; total iterations, plain -> 1.8): n = 2000 uniform points of the unit
+        square, p = 2, eps / D^p = 1e-1: 6 -> 6; 1e-2: 24 -> 17; 1e-3: 122 -> 87; 1e-4: 420 ->
+        317; Gaussian clouds in 3-D with random weights, eps / D^p = 1e-3: p = 1: 198 -> 129,
+        p = 1.5: 93 -> 70, p = 3: 45 -> 44. A factor from the observed rate of plain Sinkhorn,
+        2 / (1 + sqrt(1 - rate)), did worse than 1.8 in all these cases. (Thibault et al., "Overrelaxed Sinkhorn-Knopp
+        algorithm for regularized optimal transport", 2017; Lehmann et al., 2021.)
     memory : {"auto", "dense", "online"}
         ``"dense"`` holds the n x m cost matrix; ``"online"`` recomputes it by blocks of rows into
         one buffer: memory O((n + m) d + block x m). ``"auto"``: online for p = 2 (just as fast)
@@ -178,6 +190,8 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
         raise ValueError(f"max_iter: {max_iter!r}; expected a positive integer")
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise ValueError(f"tol: {tol!r}; expected a positive number")
+    if isinstance(relaxation, bool) or not (isinstance(relaxation, (int, float)) and 1 <= relaxation < 2):
+        raise ValueError(f"relaxation: {relaxation!r}; expected an over-relaxation factor in [1, 2)")
     if scaling is not None and not (isinstance(scaling, (int, float)) and not isinstance(scaling, bool)
                                     and 0 < scaling < 1):
         raise ValueError(f"scaling: {scaling!r}; expected a ratio in (0, 1)")
@@ -221,17 +235,21 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
         active = torch.ones(batch, dtype=torch.bool, device=x3.device)
         n_iter = torch.zeros(batch, dtype=torch.long, device=x3.device)
         error = torch.full((batch,), math.inf, dtype=x3.dtype, device=x3.device)
+        omega = torch.full((batch, 1), float(relaxation), dtype=x3.dtype, device=x3.device)
         e = target.view(-1, 1)
-        for _ in range(max_iter):
+        for k in range(max_iter):
             g_new = to_x(log_a + f / e, target)
             # column marginal of the plan (f, g): b_j exp((g_j - g_new_j) / eps); its rows are exact
             column = torch.where(b3 > 0, b3 * torch.expm1((g - g_new) / e), 0.0)
-            error = torch.where(active, column.abs().sum(1), error)
+            previous, error = error, torch.where(active, column.abs().sum(1), error)
             active &= ~(error <= tol)
             if not bool(active.any()):
                 break
             n_iter += active
-            g = torch.where(active.view(-1, 1), g_new, g)
+            # over-relaxation of g, with plain Sinkhorn from the first iteration whose error grows
+            omega = torch.where((error > previous).view(-1, 1), 1.0, omega)
+            step = omega if k >= 2 else 1.0  # plain while leaving the annealing's last eps
+            g = torch.where(active.view(-1, 1), g + step * (g_new - g), g)
             f = torch.where(active.view(-1, 1), to_z(log_b + g / e, target), f)
         converged = ~active
         n_iter += len(steps) - 1  # the annealing iterations
