@@ -163,6 +163,8 @@ def train(config: SupervisedConfig, data: Dataset, run: Run, *, resume: bool = F
                 total=config.epochs, resume=resume, progress=progress, tensorboard=tensorboard,
                 extra={"seconds": 0.0})
     started_at = loop.index
+    if loop.index == 0:
+        loop.save()  # the initial state: a run killed or diverging in its first epoch can start again from it
     try:
         for _ in loop:
             start = time.perf_counter()
