@@ -42,17 +42,20 @@ def register(subparsers) -> None:
         description="Cybenko's theorem (section 1.4): fit a continuous target with two-layer ReLU networks "
                     "of growing width and measure the sup and L2 errors on a fine grid of points that are "
                     "not training points.")
-    parser.add_argument("--target", default="sine", metavar="NAME",
-                        help=f"the function to approximate: {', '.join(f'{t.name} ({t.formula})' for t in TARGETS.values())} "
-                             "(default sine)")
-    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)), metavar="LIST",
+    default = ApproximateConfig()
+    choices = ", ".join(f"{t.name} ({t.formula})" for t in TARGETS.values())
+    parser.add_argument("--target", default=default.target, metavar="NAME",
+                        help=f"the function to approximate: {choices} (default {default.target})")
+    parser.add_argument("--widths", default=",".join(map(str, default.widths)), metavar="LIST",
                         help="increasing widths, comma-separated (default 1,2,4,...,1024)")
-    parser.add_argument("--steps", default="300", metavar="N", help="Adam steps per width (default 300)")
-    parser.add_argument("--lr", default="0.1", metavar="LR",
-                        help="Adam's learning rate at width 1; width n uses lr * (high - low) / n (default 0.1)")
-    parser.add_argument("--starts", default="8", metavar="N",
+    parser.add_argument("--steps", default=str(default.steps), metavar="N",
+                        help=f"Adam steps per width (default {default.steps})")
+    parser.add_argument("--lr", default=str(default.lr), metavar="LR",
+                        help=f"Adam's learning rate at width 1; width n uses lr * (high - low) / n "
+                             f"(default {default.lr:g})")
+    parser.add_argument("--starts", default=str(default.starts), metavar="N",
                         help="initialisations tried at width 1; width n tries max(1, N // n) and keeps the lowest "
-                             "training error (default 8)")
+                             f"training error (default {default.starts})")
     parser.add_argument("--n-train", default=None, metavar="N",
                         help="training points (default 4096 on the line, 16384 in the plane)")
     parser.set_defaults(func=run)
@@ -98,11 +101,13 @@ def _learning_rate(text: str) -> float:
 
 def run(args) -> int:
     """Run ``monge approximate`` from parsed arguments: check every input, then write the run folder."""
+    if args.target not in TARGETS:
+        raise ValueError(f"--target: {args.target!r}; expected one of {', '.join(TARGETS)}")
     target = get_target(args.target)
+    n_train = TRAIN[target.dim] if args.n_train is None else _integer(args.n_train, "--n-train")
     config = ApproximateConfig(target=target.name, widths=parse_widths(args.widths),
                                steps=_integer(args.steps, "--steps"), lr=_learning_rate(args.lr),
-                               starts=_integer(args.starts, "--starts"),
-                               n_train=TRAIN[target.dim] if args.n_train is None else _integer(args.n_train, "--n-train"),
+                               starts=_integer(args.starts, "--starts"), n_train=n_train,
                                n_grid=GRIDS[target.dim], seed=args.seed, out=args.out)
     seed_everything(config.seed)
     folder = Run.create("approximate", config, config.out, quiet=args.quiet)
