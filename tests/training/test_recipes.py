@@ -82,6 +82,7 @@ def test_schedules_and_adam(digits):
     ({"optimizer": "rmsprop"}, "optimizer: 'rmsprop'; expected one of sgd, adam"),
     ({"schedule": "step"}, "schedule"),
     ({"model": "two-layer", "depth": 2}, "one hidden layer"),
+    ({"model": "two-layer", "dropout": 0.5}, "has no dropout"),
     ({"model": "convnet", "depth": 3}, "expected at most 2 for digits"),
 ])
 def test_bad_settings(digits, change, message):

@@ -91,3 +91,11 @@ def test_a_diverging_loss_stops_with_the_epoch_named(blobs, tmp_path, monkeypatc
     monkeypatch.setitem(supervised.LOSSES, "cross-entropy", lambda s, y, a=0.0: s.sum() * math.nan)
     with pytest.raises(DivergedError, match="batch_loss is not finite at epoch 0"):
         _train(config, blobs, tmp_path)
+
+
+def test_fit_loads_resolves_seeds_and_trains(tmp_path):
+    a = supervised.fit(SupervisedConfig(data="blobs", n_samples=100, epochs=2, seed=3), out=tmp_path / "a")
+    b = supervised.fit(SupervisedConfig(data="blobs", n_samples=100, epochs=2, seed=3), out=tmp_path / "b")
+    assert a.summary["model"] == "two-layer" and a.summary["epochs"] == 2 and a.summary["n_train"] == 75
+    assert a.summary["test_loss"] == b.summary["test_loss"]  # seeded
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["width"] == 64

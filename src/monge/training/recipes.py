@@ -34,7 +34,7 @@ DEFAULTS = {
     ("digits", "two-layer"): dict(width=256, depth=1, epochs=40),
     ("digits", "mlp"): dict(width=256, depth=2, epochs=40, dropout=0.2),
     ("mnist1d", "convnet"): dict(width=16, depth=3, epochs=15, dropout=0.2, shift=2),
-    ("mnist1d", "two-layer"): dict(width=256, depth=1, epochs=60, dropout=0.2, shift=4),
+    ("mnist1d", "two-layer"): dict(width=256, depth=1, epochs=60, shift=4),
     ("mnist1d", "mlp"): dict(width=256, depth=2, epochs=60, dropout=0.2, shift=4),
     ("images", "convnet"): dict(width=32, depth="auto", epochs=30, dropout=0.2, shift=1),
     ("images", "two-layer"): dict(width=256, depth=1, epochs=40),
@@ -153,6 +153,9 @@ def check(config: SupervisedConfig) -> None:
     if config.model == "two-layer" and config.depth not in (None, 1):
         raise ValueError(f"depth: {config.depth}; the two-layer network of Figure 1.1 has one hidden layer "
                          "(use --model mlp for more)")
+    if config.model == "two-layer" and config.dropout:
+        raise ValueError(f"dropout: {config.dropout}; the two-layer network of Figure 1.1 has no dropout (use "
+                         "--model mlp --depth 1: the same network with dropout)")
 
 
 def resolve(config: SupervisedConfig, data: Dataset) -> SupervisedConfig:

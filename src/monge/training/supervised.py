@@ -31,12 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from monge.data import Dataset, random_shift
+from monge.data import Dataset, load, random_shift
 from monge.metrics import accuracy
 
 from .loop import Loop
-from .recipes import SupervisedConfig, build_model, build_optimizer, build_schedule
-from .runs import Run
+from .recipes import SupervisedConfig, build_model, build_optimizer, build_schedule, resolve
+from .runs import Run, seed_everything
 
 EVAL_BATCH = 2048
 
@@ -195,3 +195,25 @@ def train(config: SupervisedConfig, data: Dataset, run: Run, *, resume: bool = F
     }
     run.write_summary(summary)
     return Trained(model=model, summary=summary)
+
+
+def fit(config: SupervisedConfig, out=None, *, quiet: bool = True, progress: bool | None = False) -> Trained:
+    """Load the data, fill in the defaults, seed, make the run folder and train: ``monge classify`` without figures.
+
+    Parameters
+    ----------
+    config : SupervisedConfig, settings left at ``None`` take their defaults (:func:`resolve`)
+    out : path, optional
+        The run folder (default ``runs/classify-<time>``); see :meth:`monge.training.runs.Run.create`.
+    quiet, progress : bool
+        Print nothing; show a progress bar.
+
+    Returns
+    -------
+    Trained
+    """
+    data = load(config.data, seed=config.data_seed, n_samples=config.n_samples, noise=config.noise)
+    config = resolve(config, data)
+    seed_everything(config.seed)
+    run = Run.create("classify", config, out, quiet=quiet)
+    return train(config, data, run, progress=progress)
