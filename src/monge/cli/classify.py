@@ -69,6 +69,9 @@ def register(subparsers) -> None:
     net.add_argument("--label-smoothing", type=float, default=None, help="cross-entropy default 0.1; squared 0")
     net.add_argument("--shift", type=int, default=None, help="augmentation: random shifts of images and signals "
                                                              "by up to this many pixels")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="run folder (default: runs/classify-<YYYYmmdd-HHMMSS>); must be new or empty (a "
+                             "previous run is continued with --resume DIR, never overwritten)")
     parser.add_argument("--resume", metavar="DIR", default=None,
                         help="continue the run in DIR from its last checkpoint, with its settings")
     parser.add_argument("--seed", type=int, default=None, metavar="N",
