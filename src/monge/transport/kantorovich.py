@@ -13,7 +13,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import ot
 import torch
 
 from . import _checks, _memory
@@ -33,6 +32,8 @@ def network_simplex(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> tuple[np.
     once with ten times the cap, and a non-optimal result after that raises a RuntimeError
     (never a silently sub-optimal or all-zero plan).
     """
+    import ot  # here: importing POT takes 0.5-2 s, which every `monge` command would pay
+
     cap = max(100_000, _PIVOTS_PER_ENTRY * cost.shape[0] * cost.shape[1])
     for attempt in range(2):
         with warnings.catch_warnings():
