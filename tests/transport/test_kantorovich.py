@@ -1,4 +1,3 @@
-
 import numpy as np
 import pytest
 import torch
@@ -6,7 +5,6 @@ from scipy.optimize import linprog
 
 from monge.transport import kantorovich
 from tests.problems import cost64, diracs, random_weights
-
 
 
 def highs(a, b, c):
