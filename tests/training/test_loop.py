@@ -108,6 +108,7 @@ def test_checkpoint_every_and_extra_state(tmp_path):
     for step in loop:
         loop.extra["best"] = float(step)
         if step == 2:
+            loop.wait()  # the checkpoint of step 2 is written in the background
             seen.append(torch.load(loop.path, weights_only=True)["index"])
     assert seen == [2]
     state = torch.load(loop.path, weights_only=True)

@@ -26,11 +26,13 @@ Example
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
 import sys
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -128,6 +130,8 @@ class Loop:
         self.extra = dict(extra or {})
         self.index = 0
         self.last: dict[str, Any] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
         if resume:
             self.index = self._load()
             self._truncate_metrics()
@@ -158,6 +162,7 @@ class Loop:
                         bar.set_postfix({k: f"{v:.4g}" if isinstance(v, float) else v
                                          for k, v in list(self.last.items())[:4]}, refresh=False)
         finally:
+            self.wait()
             if bar is not None:
                 bar.close()
             if self._writer is not None:
@@ -206,10 +211,33 @@ class Loop:
         }
 
     def save(self) -> None:
-        """Write ``checkpoints/last.pt`` atomically."""
-        self.run.save_checkpoint(self.state())
+        """Write ``checkpoints/last.pt`` atomically.
+
+        The state is serialised here, then written and fsync'ed by a background thread while
+        training goes on (at most one write in flight; :meth:`wait` joins it). The fsync costs
+        2.5-4.5 ms here, as much as a whole epoch of a small network. A process killed during the
+        write leaves the previous checkpoint in place.
+        """
+        buffer = io.BytesIO()
+        torch.save(self.state(), buffer)
+        self.wait()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="monge-checkpoint")
+        self.run.checkpoints  # noqa: B018 - makes the folder
+        self._pending = self._pool.submit(self._write, buffer)
+
+    def _write(self, buffer: io.BytesIO) -> None:
+        with atomic_write(self.path) as fh:
+            fh.write(buffer.getbuffer())
+
+    def wait(self) -> None:
+        """Wait for the checkpoint being written, if any (and raise its error, if it failed)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def _saved_index(self) -> int | str:
+        self.wait()
         try:
             return int(torch.load(self.path, weights_only=True)["index"])
         except Exception:  # noqa: BLE001 - only used to word a message
@@ -281,7 +309,11 @@ class Loop:
         return SummaryWriter(str(self.run.path / "tensorboard"), purge_step=self.index or None)
 
     def close(self) -> None:
-        """Flush and close the TensorBoard writer, if any."""
+        """Finish the checkpoint being written; flush and close the TensorBoard writer, if any."""
+        self.wait()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
