@@ -115,3 +115,12 @@ def test_checkpoint_every_and_extra_state(tmp_path):
     assert state["index"] == 5 and state["extra"] == {"best": 4.0}
     resumed, _ = _loop(tmp_path, total=5, resume=True, unit="step")
     assert resumed.extra == {"best": 4.0} and list(resumed) == []
+
+
+def test_tensorboard_events_when_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    loop, _ = _loop(tmp_path, total=2, tensorboard=True)
+    for epoch in loop:
+        loop.log(loss=1.0 / (epoch + 1))
+    loop.close()
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
