@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import torch
 
+from . import _checks, distributed as _dist
 from .energy import Energy
 from .network import ShallowNetwork
 
@@ -61,17 +63,178 @@ def flow(network: ShallowNetwork, energy: Energy, t_end: float, dt: float, metho
 
     Parameters
     ----------
-    network : the initial :class:`ShallowNetwork`
-    energy : the :class:`Energy` (closed-form gradients where available, else blocked quadrature;
-        no autograd on the hot path)
+    network : the initial :class:`ShallowNetwork` (not modified)
+    energy : the :class:`Energy` (closed-form gradients where available, else one blocked sweep over
+        the quadrature points per evaluation; no autograd on the hot path)
     t_end : final time > 0
-    dt : step > 0 (the first step for ``"adaptive"``)
+    dt : step > 0; fixed-step methods take ``ceil(t_end / dt)`` equal steps (so ``t_end`` exactly);
+        for ``"adaptive"`` the first step
     method : {"euler", "rk4", "adaptive"}; ``"adaptive"`` is Bogacki-Shampine 3(2) with error
-        control at tolerance ``tol`` on the particles
+        control: the local error of the particles, in the norm ``max |err| / (tol (1 + |xi|))``, at most 1
     record_every : time between records of energy, grad_max and dissipation (default: every step)
-    snapshots : number of evenly spaced particle snapshots, 0 and ``t_end`` included
+    snapshots : number of evenly spaced particle snapshots, 0 and ``t_end`` included (1: the final
+        particles only, 0: none)
     progress : called as ``progress(t, energy)`` at every record
+    tol : tolerance of ``"adaptive"``
     distributed : shard the particles over the processes of ``torch.distributed`` (default: when it
-        is initialised with more than one process); see :mod:`.distributed`
+        is initialised with more than one process); every process returns the same result
+
+    Returns
+    -------
+    FlowResult
+
+    Raises
+    ------
+    FlowDiverged
+        if the energy or the particles become non-finite (``dt`` too large for the flow).
+
+    Examples
+    --------
+    >>> from monge.meanfield import examples
+    >>> net, energy = examples.rbf(n=50, seed=0)
+    >>> result = flow(net, energy, t_end=1.0, dt=0.01)
+    >>> bool(result.energy[-1] < result.energy[0])
+    True
     """
-    raise NotImplementedError
+    if not isinstance(network, ShallowNetwork):
+        raise TypeError(f"network: expected a ShallowNetwork, found {type(network).__name__}")
+    if not isinstance(energy, Energy):
+        raise TypeError(f"energy: expected an Energy, found {type(energy).__name__}")
+    energy._check(network)
+    t_end = _checks.positive(t_end, "t_end")
+    dt = _checks.positive(dt, "dt")
+    _checks.choice(method, "method", INTEGRATORS)
+    record_every = None if record_every is None else _checks.positive(record_every, "record_every")
+    tol = _checks.positive(tol, "tol")
+    if int(snapshots) != snapshots or snapshots < 0:
+        raise ValueError(f"snapshots: expected a number of snapshots >= 0, found {snapshots!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress: expected a callable (t, energy) or None, found {type(progress).__name__}")
+    sharded = _dist.active() if distributed is None else bool(distributed)
+    if sharded and not _dist.active():
+        raise ValueError("distributed=True but torch.distributed is not initialised with more than one process")
+    net = _dist.shard(network) if sharded and network.group is None else network
+    state = _State(net, energy, t_end, record_every, int(snapshots), progress)
+    INTEGRATORS[method](state, dt, tol)
+    return state.result(method)
+
+
+class _State:
+    """The particles, the velocity field and the records of one run."""
+
+    def __init__(self, net, energy, t_end, record_every, snapshots, progress):
+        self.net, self.energy, self.t_end = net, energy, t_end
+        self.tau = 1.0 / net.alpha ** 2
+        self.record_every, self.progress = record_every, progress
+        self.next_record = 0.0
+        self.snapshot_times = np.linspace(0.0, t_end, snapshots) if snapshots > 1 else np.full(snapshots, t_end)
+        self.next_snapshot = 0
+        self.rows: list[tuple[float, float, float, float]] = []
+        self.snaps: list[np.ndarray] = []
+        self.snap_t: list[float] = []
+        self.n_steps = self.n_rejected = 0
+
+    def velocity(self, xi: torch.Tensor, t: float) -> tuple[float, torch.Tensor, torch.Tensor]:
+        """``(F, grad psi, v = -tau grad psi)`` at particles ``xi``."""
+        value, grad = self.energy.value_and_gradient(self.net.replace(xi))
+        if not np.isfinite(value):
+            raise FlowDiverged(f"flow: the energy became non-finite at t={t:.6g}; reduce dt")
+        return value, grad, grad.mul(-self.tau)
+
+    def observe(self, t: float, xi: torch.Tensor, value: float, grad: torch.Tensor, force: bool = False) -> None:
+        """Record at ``t`` if a record or snapshot is due (``force``: the final state)."""
+        if force or self.record_every is None or t >= self.next_record - 1e-9 * self.t_end:
+            sq = grad.square().sum(1)
+            group = self.net.group
+            dissipation = self.tau * float(_dist.reduce_sum(self.net.mass @ sq, group))
+            grad_max = float(_dist.reduce_max(sq.max(), group).sqrt())
+            self.rows.append((t, value, grad_max, dissipation))
+            if self.record_every is not None:
+                while self.next_record <= t + 1e-9 * self.t_end:
+                    self.next_record += self.record_every
+            if self.progress is not None:
+                self.progress(t, value)
+        while self.next_snapshot < len(self.snapshot_times) and \
+                (force or t >= self.snapshot_times[self.next_snapshot] - 1e-9 * self.t_end):
+            if not bool(torch.isfinite(xi).all()):
+                raise FlowDiverged(f"flow: the particles became non-finite at t={t:.6g}; reduce dt")
+            full = _dist.gather_rows(xi, self.net.group) if self.net.group is not None else xi
+            self.snaps.append(full.detach().cpu().numpy().copy())
+            self.snap_t.append(t)
+            self.next_snapshot += 1
+            if force:
+                break
+
+    def result(self, method: str) -> FlowResult:
+        rows = np.array(self.rows, dtype=np.float64).reshape(-1, 4)
+        final = _dist.gather(self.net) if self.net.group is not None else self.net
+        p = self.net.unit.p
+        snaps = np.stack(self.snaps) if self.snaps else np.zeros((0, final.n, p))
+        return FlowResult(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], np.array(self.snap_t), snaps, final,
+                          method, self.n_steps, self.n_rejected)
+
+
+def _fixed(weights_fn):
+    """A fixed-step integrator from one step function ``step(state, xi, t, h, k1) -> xi``."""
+
+    def run(state: _State, dt: float, tol: float) -> None:
+        n = max(1, int(np.ceil(state.t_end / dt - 1e-9)))
+        h = state.t_end / n
+        xi = state.net.particles.detach().clone()
+        for k in range(n + 1):
+            t = k * h
+            value, grad, v = state.velocity(xi, t)
+            state.observe(t, xi, value, grad, force=k == n)
+            if k == n:
+                break
+            xi = weights_fn(state, xi, t, h, v)
+            state.n_steps += 1
+        state.net = state.net.replace(xi)
+
+    return run
+
+
+def _euler_step(state, xi, t, h, v):
+    return xi.add_(v, alpha=h)
+
+
+def _rk4_step(state, xi, t, h, k1):
+    k2 = state.velocity(xi + 0.5 * h * k1, t + 0.5 * h)[2]
+    k3 = state.velocity(xi + 0.5 * h * k2, t + 0.5 * h)[2]
+    k4 = state.velocity(xi + h * k3, t + h)[2]
+    return xi + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+
+
+def _adaptive(state: _State, dt: float, tol: float) -> None:
+    """Bogacki-Shampine 3(2), first same as last; steps clipped to land on snapshot times and t_end."""
+    xi = state.net.particles.detach().clone()
+    t, h = 0.0, dt
+    value, grad, k1 = state.velocity(xi, t)
+    state.observe(t, xi, value, grad)
+    while t < state.t_end * (1 - 1e-12):
+        pending = [s for s in state.snapshot_times if s > t + 1e-12 * state.t_end]
+        h = min(h, (pending[0] if pending else state.t_end) - t)
+        k2 = state.velocity(xi + 0.5 * h * k1, t)[2]
+        k3 = state.velocity(xi + 0.75 * h * k2, t)[2]
+        new = xi + h * (2 / 9 * k1 + 1 / 3 * k2 + 4 / 9 * k3)
+        try:
+            value_new, grad_new, k4 = state.velocity(new, t + h)
+            err = (h * (-5 / 72 * k1 + 1 / 12 * k2 + 1 / 9 * k3 - 1 / 8 * k4)).abs()
+            ratio = float(_dist.reduce_max((err / (tol * (1 + xi.abs()))).max(), state.net.group))
+        except FlowDiverged:
+            ratio = float("inf")
+        if not np.isfinite(ratio) or ratio > 1:
+            state.n_rejected += 1
+            h *= 0.2 if not np.isfinite(ratio) else max(0.2, 0.9 * ratio ** (-1 / 3))
+            if h < 1e-12 * state.t_end:
+                raise FlowDiverged(f"flow: the adaptive step fell below {h:.3g} at t={t:.6g}")
+            continue
+        t, xi, k1, value, grad = t + h, new, k4, value_new, grad_new
+        state.n_steps += 1
+        done = t >= state.t_end * (1 - 1e-12)
+        state.observe(state.t_end if done else t, xi, value, grad, force=done)
+        h *= min(5.0, 0.9 * max(ratio, 1e-10) ** (-1 / 3))
+    state.net = state.net.replace(xi)
+
+
+INTEGRATORS = {"euler": _fixed(_euler_step), "rk4": _fixed(_rk4_step), "adaptive": _adaptive}
