@@ -35,6 +35,22 @@ Properties (Carrillo, Chertock & Huang, *Commun. Comput. Phys.* 17, 2015):
   :math:`F` non-increasing for small ``dt``.
 
 The time stepping is forward Euler, like the particles' ``method="euler"``.
+
+Cost: units are :math:`\Phi = \omega h(\theta, x)` with :math:`\omega` on axis 0, so
+:math:`\psi_\rho(\omega, \theta) = \omega\, g(\theta) + V(\omega, \theta)` and :math:`f_\rho` depends on
+:math:`\rho` only through each column's :math:`\sum_\omega w\, \omega`. Each step hands the energy
+one particle per column of cells and asks for :math:`\psi` at one point per column: for the
+Gaussian bump on a ``160 x 80`` grid, 80 particles and 80 points instead of 12,800 of each.
+
+Examples
+--------
+>>> from monge.meanfield import examples
+>>> from monge.meanfield.grid import RBF_BOX, Grid, grid_flow, rbf_law
+>>> _, energy = examples.rbf(n=1)
+>>> grid = Grid(*RBF_BOX, shape=(64, 32))
+>>> result = grid_flow(grid.product_law(rbf_law()), grid, energy, t_end=1.0, dt=0.05)
+>>> bool(result.energy[-1] < result.energy[0]), abs(float(result.mass[-1]) - 1) < 1e-12
+(True, True)
 """
 
 from __future__ import annotations
@@ -47,206 +63,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["Grid", "GridResult", "grid_flow", "grid_wasserstein", "transport_rates"]
+from .cells import RBF_BOX, Grid, _positive, _positive_int, grid_wasserstein, rbf_law
+
+__all__ = ["RBF_BOX", "Grid", "GridResult", "grid_flow", "grid_wasserstein", "rbf_law", "transport_rates"]
 
 log = logging.getLogger(__name__)
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: {value!r}; expected a positive integer")
-    return int(value)
-
-
-def _positive(value, name: str) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: {value!r}; expected a positive number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name}: {value}; expected a positive finite number")
-    return value
-
-
-@dataclass(frozen=True)
-class Grid:
-    r"""A regular grid of ``shape`` cells over the box :math:`\prod_d [\mathrm{low}_d, \mathrm{high}_d]`.
-
-    Cell :math:`k = (k_1, \dots, k_p)` has centre :math:`\mathrm{low}_d + (k_d + 1/2) h_d` and
-    width :math:`h_d = (\mathrm{high}_d - \mathrm{low}_d) / \mathrm{shape}_d`. Axis ``d`` is the
-    unit's ``d``-th parameter (``unit.names[d]``).
-
-    Parameters
-    ----------
-    low, high : sequences of p floats, ``low < high``
-    shape : sequence of p ints >= 2, cells per axis
-
-    Examples
-    --------
-    >>> grid = Grid(low=(-1.0, 0.0), high=(1.0, 1.0), shape=(4, 2))
-    >>> grid.h, grid.volume, grid.centres().shape
-    ((0.5, 0.5), 0.25, torch.Size([8, 2]))
-    """
-
-    low: tuple[float, ...]
-    high: tuple[float, ...]
-    shape: tuple[int, ...]
-
-    def __post_init__(self):
-        try:
-            low = tuple(float(v) for v in self.low)
-            high = tuple(float(v) for v in self.high)
-            shape = tuple(self.shape)
-        except (TypeError, ValueError):
-            raise ValueError(f"Grid: low={self.low!r}, high={self.high!r}, shape={self.shape!r}; expected "
-                             "sequences of numbers of one length") from None
-        if not (len(low) == len(high) == len(shape) >= 1):
-            raise ValueError(f"Grid: low, high and shape have lengths {len(low)}, {len(high)}, {len(shape)}; "
-                             "expected one length p, the dimension of the parameter space")
-        for d, (a, b) in enumerate(zip(low, high)):
-            if not (math.isfinite(a) and math.isfinite(b) and a < b):
-                raise ValueError(f"Grid: axis {d} is [{a}, {b}]; expected finite low < high")
-        for d, n in enumerate(shape):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-                raise ValueError(f"Grid: shape[{d}] = {n!r}; expected an integer >= 2 (cells per axis)")
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
-        object.__setattr__(self, "shape", tuple(int(n) for n in shape))
-
-    @property
-    def dim(self) -> int:
-        """The dimension p of the parameter space."""
-        return len(self.shape)
-
-    @property
-    def h(self) -> tuple[float, ...]:
-        """Cell widths per axis."""
-        return tuple((b - a) / n for a, b, n in zip(self.low, self.high, self.shape))
-
-    @property
-    def volume(self) -> float:
-        """The volume :math:`h^p = \\prod_d h_d` of one cell."""
-        return float(np.prod(self.h))
-
-    @property
-    def size(self) -> int:
-        """The number of cells."""
-        return int(np.prod(self.shape))
-
-    def axes(self, dtype=torch.float64, device=None) -> list[torch.Tensor]:
-        """The cell centres along each axis, ``shape[d]`` values each."""
-        return [a + (torch.arange(n, dtype=dtype, device=device) + 0.5) * h
-                for a, n, h in zip(self.low, self.shape, self.h)]
-
-    def edges(self, dtype=torch.float64, device=None) -> list[torch.Tensor]:
-        """The cell faces along each axis, ``shape[d] + 1`` values each (``low`` to ``high``)."""
-        return [torch.linspace(a, b, n + 1, dtype=dtype, device=device)
-                for a, b, n in zip(self.low, self.high, self.shape)]
-
-    def centres(self, dtype=torch.float64, device=None) -> torch.Tensor:
-        """All cell centres, ``(K, p)`` with ``K = prod(shape)``, in C order (last axis fastest)."""
-        mesh = torch.meshgrid(*self.axes(dtype, device), indexing="ij")
-        return torch.stack([m.reshape(-1) for m in mesh], dim=1)
-
-    def weights(self, rho: torch.Tensor) -> torch.Tensor:
-        r"""The cell masses :math:`w_k = \rho_k h^p`, flattened to ``(K,)`` in the order of :meth:`centres`."""
-        return rho.reshape(-1) * self.volume
-
-    def product_law(self, cdfs: Sequence[Callable], dtype=torch.float64, device=None) -> torch.Tensor:
-        r"""The density of a product law, discretised by exact cell integrals.
-
-        .. math:: \rho_k = \frac{1}{Z h^p} \prod_d \big(F_d(e_{d, k_d + 1}) - F_d(e_{d, k_d})\big)
-
-        with :math:`F_d` the cumulative distribution function of coordinate ``d`` and :math:`Z`
-        the mass of the law inside the box (renormalised to 1; the part outside is logged).
-
-        Parameters
-        ----------
-        cdfs : sequence of p callables
-            ``cdfs[d]`` maps a float64 ndarray of faces to :math:`F_d` there (for example
-            ``scipy.stats.norm(0, 1).cdf``, ``scipy.stats.uniform(-2, 4).cdf``).
-
-        Returns
-        -------
-        rho : Tensor of ``shape``, a probability density: ``rho.sum() * h^p == 1``.
-
-        Examples
-        --------
-        >>> from scipy import stats
-        >>> grid = Grid((-4.0, -3.0), (4.0, 3.0), (80, 60))
-        >>> rho = grid.product_law([stats.norm(0, 1).cdf, stats.uniform(-2, 4).cdf])
-        >>> round(float(rho.sum() * grid.volume), 12)
-        1.0
-        """
-        if len(cdfs) != self.dim:
-            raise ValueError(f"cdfs: {len(cdfs)} functions for a grid of dimension {self.dim}; expected one per axis")
-        masses = []
-        for d, (cdf, edges) in enumerate(zip(cdfs, self.edges())):
-            values = np.asarray(cdf(edges.numpy()), dtype=np.float64)
-            if values.shape != (self.shape[d] + 1,) or not np.isfinite(values).all() or (np.diff(values) < 0).any():
-                raise ValueError(f"cdfs[{d}]: not a cumulative distribution function on the faces of axis {d} "
-                                 "(expected finite non-decreasing values, one per face)")
-            masses.append(torch.from_numpy(np.diff(values)))
-        mass = masses[0]
-        for m in masses[1:]:
-            mass = torch.outer(mass.reshape(-1), m).reshape(*mass.shape, m.shape[0])
-        inside = float(mass.sum())
-        if not inside > 0:
-            raise ValueError("cdfs: the law puts no mass inside the grid's box; expected a box around its support")
-        if inside < 1 - 1e-9:
-            log.info("product_law: %.3g of the mass lies outside the box and is dropped (renormalised)", 1 - inside)
-        return (mass / (inside * self.volume)).to(dtype=dtype, device=device)
-
-    def histogram(self, particles, weights=None) -> torch.Tensor:
-        r"""The density of a weighted cloud of particles, by cloud-in-cell (multilinear) assignment.
-
-        Each particle spreads its weight over the :math:`2^p` cell centres around it with
-        multilinear weights, so the density's mean equals the cloud's mean (away from the walls);
-        it is the law of the particles smoothed at the scale of a cell.
-
-        Parameters
-        ----------
-        particles : (N, p) Tensor or ndarray, inside the box
-        weights : (N,) non-negative, optional (uniform by default)
-
-        Returns
-        -------
-        rho : Tensor of ``shape`` (dtype of the particles if floating, else float64), total mass 1.
-        """
-        xi = torch.as_tensor(particles)
-        if not xi.is_floating_point():
-            xi = xi.double()
-        if xi.ndim != 2 or xi.shape[1] != self.dim or xi.shape[0] == 0:
-            raise ValueError(f"particles: shape {tuple(xi.shape)}; expected (N, {self.dim}) with N >= 1")
-        if not torch.isfinite(xi).all():
-            raise ValueError("particles: non-finite values")
-        low = xi.new_tensor(self.low)
-        high = xi.new_tensor(self.high)
-        if ((xi < low) | (xi > high)).any():
-            raise ValueError(f"particles: some lie outside the grid's box {list(zip(self.low, self.high))}; "
-                             "expected a larger box")
-        w = xi.new_full((xi.shape[0],), 1.0 / xi.shape[0]) if weights is None else torch.as_tensor(weights).to(xi)
-        if w.shape != (xi.shape[0],) or not torch.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
-            raise ValueError(f"weights: expected ({xi.shape[0]},) non-negative finite values with a positive sum")
-        w = w / w.sum()
-        h = xi.new_tensor(self.h)
-        size = xi.new_tensor(self.shape) - 1
-        # position in units of cells from the first centre, clamped so that the 2^p stencil stays inside
-        u = ((xi - low) / h - 0.5).clamp(min=0).minimum(size)
-        base = u.floor().minimum(size - 1)
-        frac = u - base
-        base = base.long()
-        rho = xi.new_zeros(self.size)
-        strides = [int(np.prod(self.shape[d + 1:])) for d in range(self.dim)]
-        for corner in range(2 ** self.dim):
-            bits = [(corner >> d) & 1 for d in range(self.dim)]
-            share = w.clone()
-            index = torch.zeros_like(base[:, 0])
-            for d, bit in enumerate(bits):
-                share = share * (frac[:, d] if bit else 1 - frac[:, d])
-                index = index + (base[:, d] + bit) * strides[d]
-            rho.index_add_(0, index, share)
-        return rho.reshape(self.shape) / self.volume
 
 
 @dataclass(frozen=True)
@@ -331,13 +152,32 @@ def transport_rates(rho: torch.Tensor, psi: torch.Tensor, h: Sequence[float]):
     return drho, dissipation * float(np.prod(h)), speed, grad_max
 
 
-def _network(grid: Grid, centres: torch.Tensor, rho: torch.Tensor, unit):
-    from .network import ShallowNetwork  # the grid is a weighted measure on the cell centres
+def _compress(grid: Grid, centres: torch.Tensor, rho: torch.Tensor, energy):
+    r"""The grid's measure as a network with one particle per column of cells, and the potential correction.
 
-    return ShallowNetwork(centres, unit, weights=grid.weights(rho))
+    Units are :math:`\Phi = \omega h(\theta, x)` with :math:`\omega` on axis 0, so :math:`f_\rho`
+    depends on the density only through :math:`\beta(\theta) = \sum_\omega w_{\omega, \theta} \omega`:
+    the column of cells :math:`(\omega_a, \theta_k)` becomes one particle
+    :math:`(\bar\omega_k, \theta_k)` of mass :math:`W_k = \sum_a w_{a k}`,
+    :math:`\bar\omega_k = \sum_a w_{a k} \omega_a / W_k`, with the same :math:`f_\rho`, hence the
+    same :math:`\psi_\rho` at every point; only :math:`\int V d\mu` differs, by ``correction``.
+    The energy's work drops from :math:`K^2` to :math:`K \cdot K / n_\omega` kernel entries.
+    """
+    from .network import ShallowNetwork
+
+    w = grid.weights(rho).reshape(grid.shape[0], -1)
+    omega = centres[:, 0].reshape(grid.shape[0], -1)
+    theta = centres[:, 1:].reshape(grid.shape[0], -1, grid.dim - 1)[0]
+    mass = w.sum(0)
+    mean = torch.where(mass > 0, (w * omega).sum(0) / torch.where(mass > 0, mass, 1), 0)
+    network = ShallowNetwork(torch.cat([mean[:, None], theta], 1), energy.unit, weights=mass / mass.sum())
+    correction = 0.0
+    if energy.lam:  # int V dmu = lam/2 sum w |xi|^2: full grid minus the columns' particles
+        correction = 0.5 * energy.lam * float((w * omega.square()).sum() - mass @ mean.square())
+    return network, correction
 
 
-def grid_flow(rho, grid: Grid, energy, unit, t_end: float, dt: float, *, cfl: float = 0.5, substep: bool = True,
+def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 0.5, substep: bool = True,
               snapshots: int = 11, callback: Callable[[dict], None] | None = None) -> GridResult:
     r"""Solve the Wasserstein gradient flow :math:`\partial_t \rho = \nabla \cdot (\rho \nabla \psi_\rho)` on a grid.
 
@@ -352,8 +192,7 @@ def grid_flow(rho, grid: Grid, energy, unit, t_end: float, dt: float, *, cfl: fl
     rho : Tensor of ``grid.shape``, the initial density (non-negative, :math:`\sum \rho h^p = 1`),
         e.g. :meth:`Grid.product_law` or :meth:`Grid.histogram`; float64 keeps mass to round-off.
     grid : Grid, over the unit's ``p = grid.dim`` parameters, large enough that the density stays inside
-    energy : Energy, with ``value(network)`` and ``first_variation(network, xi)``
-    unit : the unit :math:`\Phi` of ``energy``, with ``unit.p == grid.dim``
+    energy : Energy, whose unit has ``p == grid.dim`` parameters (mean-field scaling: a density has no N)
     t_end : float > 0
     dt : float > 0, the requested step
     cfl : float in (0, 1], the bound on :math:`\Delta t \sum_d \max |v_d| / h_d` (1/2 guarantees positivity)
@@ -390,9 +229,12 @@ def grid_flow(rho, grid: Grid, energy, unit, t_end: float, dt: float, *, cfl: fl
     mass0 = float(rho.sum()) * grid.volume
     if abs(mass0 - 1) > 1e-6:
         raise ValueError(f"rho: total mass sum(rho) h^p = {mass0:.6g}; expected 1 (a probability density)")
-    if getattr(unit, "p", grid.dim) != grid.dim:
-        raise ValueError(f"unit: {getattr(unit, 'p')} parameters but the grid has dimension {grid.dim}; "
-                         "expected one grid axis per parameter")
+    unit = getattr(energy, "unit", None)
+    if not (callable(getattr(energy, "first_variation", None)) and hasattr(unit, "p")):
+        raise TypeError(f"energy: {type(energy).__name__}; expected a monge.meanfield.Energy")
+    if unit.p != grid.dim:
+        raise ValueError(f"grid: dimension {grid.dim} but the energy's unit {unit!r} has p={unit.p} parameters "
+                         f"{unit.names}; expected one grid axis per parameter")
     t_end = _positive(t_end, "t_end")
     dt = _positive(dt, "dt")
     cfl = _positive(cfl, "cfl")
@@ -409,17 +251,24 @@ def grid_flow(rho, grid: Grid, energy, unit, t_end: float, dt: float, *, cfl: fl
     edge = torch.ones(grid.shape, dtype=torch.bool, device=rho.device)
     edge[(slice(1, -1),) * grid.dim] = False
 
+    omega = centres[:, 0].reshape(grid.shape[0], -1)
+    columns = centres.reshape(grid.shape[0], -1, grid.dim)[0].clone()  # (omega_0, theta_k) per column
+    columns[:, 0] = 1.0
+    potential = 0.5 * energy.lam * centres.square().sum(1).reshape(omega.shape)
+
     def state(rho):
-        network = _network(grid, centres, rho, unit)
-        psi = energy.first_variation(network, centres).reshape(grid.shape).to(rho)
-        return network, psi, *transport_rates(rho, psi, h)
+        network, correction = _compress(grid, centres, rho, energy)
+        # psi(omega, theta) = omega * alpha g(theta) + V(omega, theta): alpha g from psi at omega = 1
+        slope = energy.first_variation(network, columns).to(rho) - 0.5 * energy.lam * columns.square().sum(1)
+        psi = (omega * slope + potential).reshape(grid.shape)
+        return (network, correction), psi, *transport_rates(rho, psi, h)
 
     records = {name: [] for name in ("times", "energy", "mass", "rho_min", "dissipation", "grad_max", "boundary")}
     cfls, substeps, snaps, snap_times = [], [], [], []
 
     def record(t, rho, network, dissipation, grad_max):
         records["times"].append(t)
-        records["energy"].append(float(energy.value(network)))
+        records["energy"].append(float(energy.value(network[0])) + network[1])
         records["mass"].append(float(rho.sum()) * grid.volume)
         records["rho_min"].append(float(rho.min()))
         records["dissipation"].append(float(dissipation))
@@ -469,43 +318,3 @@ def grid_flow(rho, grid: Grid, energy, unit, t_end: float, dt: float, *, cfl: fl
                       grad_max=tensor(records["grad_max"]), cfl=tensor(cfls),
                       substeps=torch.tensor(substeps, dtype=torch.long), boundary_mass=tensor(records["boundary"]),
                       snapshot_times=tensor(snap_times), snapshots=torch.stack(snaps), density=rho, grid=grid)
-
-
-def grid_wasserstein(particles, rho, grid: Grid, weights=None, *, p: float = 2.0, threshold: float = 1e-12,
-                     method: str = "exact", **options) -> float:
-    r"""The Wasserstein distance between a cloud of particles and a grid density.
-
-    The density is the weighted measure :math:`\sum_k \rho_k h^p \delta_{\xi_k}` on the cell
-    centres; cells whose mass is below ``threshold`` times the largest are dropped and the rest
-    renormalised (an error in :math:`W_p^p` of at most the dropped mass times the box's diameter
-    to the ``p``). The transport problem is solved by :func:`monge.transport.wasserstein`
-    (``method="exact"``: the linear programme, :math:`N \times K` costs in float64).
-
-    Parameters
-    ----------
-    particles : (N, p) Tensor or ndarray
-    rho : Tensor of ``grid.shape``
-    grid : Grid
-    weights : (N,) particle weights, optional (uniform)
-    p : float, the exponent of :math:`W_p`
-    threshold : float in [0, 1), relative mass below which a cell is dropped
-    method, options : passed to :func:`monge.transport.wasserstein`
-
-    Returns
-    -------
-    float, :math:`W_p`
-    """
-    from monge.transport import wasserstein
-
-    xi = torch.as_tensor(particles).detach().to(torch.float64).cpu()
-    if xi.ndim != 2 or xi.shape[1] != grid.dim:
-        raise ValueError(f"particles: shape {tuple(xi.shape)}; expected (N, {grid.dim})")
-    mass = grid.weights(torch.as_tensor(rho).detach().to(torch.float64).cpu())
-    if mass.shape[0] != grid.size:
-        raise ValueError(f"rho: {mass.shape[0]} values; expected the grid's {grid.size} cells")
-    kept = mass > threshold * mass.max()
-    b = mass[kept] / mass[kept].sum()
-    a = None if weights is None else torch.as_tensor(weights).detach().to(torch.float64).cpu()
-    if a is not None:
-        a = a / a.sum()
-    return float(wasserstein(xi, grid.centres()[kept], a, b, p=p, method=method, **options))
