@@ -59,7 +59,7 @@ class BumpMixture:
         return g, w @ centres - theta * w.sum(1, keepdim=True)
 
     def kernel(self, theta, centres, coef):
-        """:math:`\sum_j c_j \mathcal N(\theta; y_j, 2s)` and gradient, factorised where it is safe:
+        r""":math:`\sum_j c_j \mathcal N(\theta; y_j, 2s)` and gradient, factorised where it is safe:
 
         .. math:: e^{-|y - y'|^2 / 4s} = e^{-|y|^2 / 4s}\, e^{-|y'|^2 / 4s}\, e^{y \cdot y' / 2s},
 
@@ -71,7 +71,7 @@ class BumpMixture:
         shift = 0.5 * (torch.minimum(theta.amin(0), centres.amin(0)) + torch.maximum(theta.amax(0), centres.amax(0)))
         u, v = theta - shift, centres - shift
         nu, nv = (u * u).sum(1), (v * v).sum(1)
-        if float(torch.maximum(nu.max(), nv.max())) / var > _EXP_LIMIT.get(theta.dtype, 0.0):
+        if float(torch.maximum(nu.max(), nv.max()).detach()) / var > _EXP_LIMIT.get(theta.dtype, 0.0):
             return self._sum(theta, centres, coef, var)
         left = torch.exp(-0.5 * nu / var) * (2 * math.pi * var) ** (-0.5 * theta.shape[1])
         right = torch.exp(-0.5 * nv / var) * coef

@@ -8,8 +8,9 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import _checks
 from .energy import Energy
-from .flow import FlowResult
+from .flow import FlowResult, flow
 from .network import ShallowNetwork
 
 
@@ -19,12 +20,23 @@ def dissipation_error(result: FlowResult) -> float:
     ``D`` is ``result.dissipation``, integrated by the trapezoid rule over the records; the error
     is :math:`\max_t |F(t) - F(0) + \int_0^t D| / (F(0) - F(t_{end}))`.
     """
-    raise NotImplementedError
+    t, f, d = result.times, result.energy, result.dissipation
+    if len(t) < 2:
+        raise ValueError("result: the dissipation identity needs at least two records")
+    integral = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(t))])
+    drop = max(f[0] - f.min(), np.finfo(np.float64).tiny)
+    return float(np.abs(f - f[0] + integral).max() / drop)
 
 
 def parameter_grid(bounds, n: int | tuple[int, ...], like: torch.Tensor | None = None) -> torch.Tensor:
     """A regular grid of parameters, ``(n^p, p)``, over ``bounds = [(lo, hi), ...]`` (one per parameter)."""
-    raise NotImplementedError
+    bounds = [tuple(map(float, pair)) for pair in bounds]
+    sizes = (int(n),) * len(bounds) if np.isscalar(n) else tuple(int(k) for k in n)
+    if len(sizes) != len(bounds) or min(sizes) < 1:
+        raise ValueError(f"n: expected a positive size or one per parameter ({len(bounds)}), found {n!r}")
+    axes = [torch.linspace(lo, hi, k, dtype=torch.float64) for (lo, hi), k in zip(bounds, sizes)]
+    grid = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(bounds))
+    return grid if like is None else grid.to(like)
 
 
 def optimality_gap_bound(network: ShallowNetwork, energy: Energy, grid: torch.Tensor) -> float:
@@ -35,13 +47,29 @@ def optimality_gap_bound(network: ShallowNetwork, energy: Energy, grid: torch.Te
     (``(G, p)`` points, e.g. :func:`parameter_grid`) and the particles: :math:`F^*` is then the
     minimum over measures supported there.
     """
-    raise NotImplementedError
+    if network.group is not None:
+        raise ValueError("network: a sharded network; gather it first (monge.meanfield.distributed.gather)")
+    grid = _checks.particles(grid, network.unit).to(network.particles)
+    psi_particles = energy.first_variation(network, network.particles)
+    psi_grid = energy.first_variation(network, grid)
+    lowest = torch.minimum(psi_grid.min(), psi_particles.min())
+    return float(network.mass @ psi_particles - lowest)
 
 
-def w2(first: ShallowNetwork, second: ShallowNetwork, method: str = "exact") -> float:
+def w2(first: ShallowNetwork, second: ShallowNetwork, method: str = "exact", **options) -> float:
     r""":math:`W_2` between the particle measures :math:`\sum_i a_i \delta_{\xi_i}` of two networks
     (:func:`monge.transport.wasserstein` with their masses)."""
-    raise NotImplementedError
+    from monge.transport import wasserstein
+
+    for name, net in (("first", first), ("second", second)):
+        if not isinstance(net, ShallowNetwork):
+            raise TypeError(f"{name}: expected a ShallowNetwork, found {type(net).__name__}")
+        if net.group is not None:
+            raise ValueError(f"{name}: a sharded network; gather it first (monge.meanfield.distributed.gather)")
+    if first.unit.p != second.unit.p:
+        raise ValueError(f"second: particles in R^{second.unit.p} but first's are in R^{first.unit.p}")
+    x, z = first.particles, second.particles.to(first.particles)
+    return float(wasserstein(x, z, first.mass, second.mass.to(first.mass), p=2.0, method=method, **options))
 
 
 @dataclass
@@ -63,4 +91,21 @@ def sweep_n(build: Callable[[int, int], tuple[ShallowNetwork, Energy]], ns, t_en
 
     ``build(n, seed) -> (network, energy)`` (e.g. :func:`.examples.rbf`).
     """
-    raise NotImplementedError
+    ns = np.array(sorted({int(n) for n in ns}))
+    seeds = list(seeds)
+    if len(ns) < 2 or ns[0] < 1 or not seeds:
+        raise ValueError(f"ns: expected at least two sizes >= 1 and one seed, found {ns.tolist()}, seeds {seeds}")
+    n_ref = int(n_ref or 8 * ns[-1])
+
+    def final(n, seed):
+        net, energy = build(int(n), seed)
+        return flow(net, energy, t_end, dt, method=method, record_every=t_end, snapshots=0).energy[-1]
+
+    runs = np.array([[final(n, seed) for seed in seeds] for n in ns])
+    reference = float(np.mean([final(n_ref, seed) for seed in seeds]))
+    energy = runs.mean(1)
+    stderr = runs.std(1, ddof=1) / np.sqrt(len(seeds)) if len(seeds) > 1 else np.zeros(len(ns))
+    excess = energy - reference
+    positive = excess > 0
+    slope = float(np.polyfit(np.log(ns[positive]), np.log(excess[positive]), 1)[0]) if positive.sum() >= 2 else float("nan")
+    return Sweep(ns, energy, stderr, reference, excess, slope)

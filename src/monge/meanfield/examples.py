@@ -54,8 +54,11 @@ def relu_teacher(n: int = 200, seed: int = 0, d: int = 2, teacher: int = 3, lam:
     :math:`x \sim \mathcal N(0, I_d)` (the measure :math:`dx` of the energy); the teacher has
     ``teacher`` neurons :math:`\omega_k = 1` with unit directions :math:`\theta_k` (evenly spread on
     the circle when ``d = 2``, random otherwise) and the mean-field output :math:`\frac1K \sum_k`;
-    the student starts from :math:`\omega_i \sim \mathcal N(0, 1)`,
-    :math:`\theta_i \sim \mathcal N(0, I_d / d)`. The energy is in closed form (the arc-cosine
+    the student starts balanced (Chizat & Bach 2018): :math:`\theta_i \sim \mathcal N(0, I_d / d)`,
+    :math:`\omega_i = \pm|\theta_i|` with random signs. Homogeneous units keep
+    :math:`\omega_i^2 - |\theta_i|^2` constant along the flow (with :math:`\lambda = 0`), so a neuron
+    that dies shrinks to the origin as a whole instead of chattering at :math:`\theta = 0`, where
+    the kernel's gradient jumps. The energy is in closed form (the arc-cosine
     kernel of Cho & Saul, 2009): the flow needs no quadrature, one ``N x N`` kernel per step.
 
     Returns
@@ -74,8 +77,9 @@ def relu_teacher(n: int = 200, seed: int = 0, d: int = 2, teacher: int = 3, lam:
         directions = directions / directions.norm(dim=1, keepdim=True)
     unit = ReLUUnit(d, bias=False)
     target = ShallowNetwork(torch.cat([torch.ones(teacher, 1, dtype=torch.float64), directions], 1), unit)
-    omega = torch.randn(n, 1, generator=gen, dtype=torch.float64)
     theta = torch.randn(n, d, generator=gen, dtype=torch.float64) / d ** 0.5
+    sign = torch.randint(0, 2, (n, 1), generator=gen, dtype=torch.float64).mul_(2).sub_(1)
+    omega = sign * theta.norm(dim=1, keepdim=True)
     net = ShallowNetwork(torch.cat([omega, theta], 1).to(dtype), unit, scaling=scaling)
     return net, Energy(target, "gaussian", unit, lam=lam)
 
