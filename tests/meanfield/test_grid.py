@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from monge.meanfield import Energy, ReLUUnit, ShallowNetwork, examples, flow
-from monge.meanfield.grid import RBF_BOX, Grid, grid_flow, grid_wasserstein, rbf_law, transport_rates
+from monge.meanfield.grid import RBF_BOX, Grid, cfl_number, grid_flow, grid_wasserstein, rbf_law, transport_rates
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,7 @@ def test_substeps_keep_positivity(rbf_energy, coarse, caplog):
     with caplog.at_level(logging.INFO, logger="monge.meanfield.grid"):
         r = grid_flow(rho, coarse, rbf_energy, t_end=1.0, dt=0.5, snapshots=2)
     assert r.n_substeps > 0 and float(r.cfl.max()) > 0.5 and int(r.substeps.max()) > 1
+    assert cfl_number(rho, coarse, rbf_energy, 0.5) == pytest.approx(float(r.cfl[0]), rel=1e-12)
     assert float(r.rho_min.min()) >= 0 and float((r.mass - 1).abs().max()) < 1e-13
     assert bool((r.energy.diff() <= 0).all())
     assert "CFL" in caplog.text and "sub-steps" in caplog.text

@@ -49,6 +49,7 @@ class BumpMixture:
             raise ValueError(f"target: a mixture on R^{target.d} but the unit's inputs have d={unit.d}")
         self.s, self.target = unit.variance, target
         self.c_f = target.half_norm2()
+        self._tensors: dict = {}
 
     @staticmethod
     def _sum(theta, centres, coef, variance):
@@ -82,8 +83,12 @@ class BumpMixture:
         return g, (left[:, None] * z[:, 1:] - u * g[:, None]) / var
 
     def target_cross(self, theta):
-        c, y, s = self.target.tensors(theta)
-        return self._sum(theta, y, c, s + self.s)
+        key = (theta.dtype, theta.device)
+        if key not in self._tensors:
+            c, y, s = self.target.tensors(theta)
+            self._tensors[key] = (c, y, s + self.s)
+        c, y, var = self._tensors[key]
+        return self._sum(theta, y, c, var)
 
 
 class ArcCosine:

@@ -26,6 +26,20 @@ def active(group=None) -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size(group) > 1
 
 
+def init_from_env(backend: str | None = None) -> bool:
+    """Join the process group that ``torchrun`` describes (``WORLD_SIZE``, ``RANK``, ``MASTER_ADDR``...).
+
+    Does nothing outside torchrun (no ``WORLD_SIZE``, or 1) or when already initialised. The backend
+    defaults to nccl where CUDA is available, else gloo. Returns :func:`active`.
+    """
+    import os
+
+    dist = _dist()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and dist.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
+    return active()
+
+
 def shard(network: ShallowNetwork, group=None) -> ShallowNetwork:
     """This process's contiguous slice of the particles (``torch.tensor_split`` order), masses kept global.
 

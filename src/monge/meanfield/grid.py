@@ -65,7 +65,7 @@ import torch
 
 from .cells import RBF_BOX, Grid, _positive, _positive_int, grid_wasserstein, rbf_law
 
-__all__ = ["RBF_BOX", "Grid", "GridResult", "grid_flow", "grid_wasserstein", "rbf_law", "transport_rates"]
+__all__ = ["RBF_BOX", "Grid", "GridResult", "cfl_number", "grid_flow", "grid_wasserstein", "rbf_law", "transport_rates"]
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +177,41 @@ def _compress(grid: Grid, centres: torch.Tensor, rho: torch.Tensor, energy):
     return network, correction
 
 
+def _field(grid: Grid, energy, like: torch.Tensor):
+    """``state(rho) -> ((network, correction), psi, drho, dissipation, speed, grad_max)`` on the grid."""
+    centres = grid.centres(like.dtype, like.device)
+    omega = centres[:, 0].reshape(grid.shape[0], -1)
+    columns = centres.reshape(grid.shape[0], -1, grid.dim)[0].clone()  # (omega_0, theta_k) per column
+    columns[:, 0] = 1.0
+    potential = 0.5 * energy.lam * centres.square().sum(1).reshape(omega.shape)
+
+    def state(rho):
+        network, correction = _compress(grid, centres, rho, energy)
+        # psi(omega, theta) = omega * alpha g(theta) + V(omega, theta): alpha g from psi at omega = 1
+        slope = energy.first_variation(network, columns).to(rho) - 0.5 * energy.lam * columns.square().sum(1)
+        psi = (omega * slope + potential).reshape(grid.shape)
+        return (network, correction), psi, *transport_rates(rho, psi, grid.h)
+
+    return state
+
+
+def cfl_number(rho, grid: Grid, energy, dt: float) -> float:
+    r"""The CFL number :math:`\Delta t \sum_d \max |v_d| / h_d` of one step ``dt`` from the density ``rho``.
+
+    :func:`grid_flow` keeps it at most ``cfl`` (1/2); a caller can check a ``dt`` before a run.
+    """
+    rho = torch.as_tensor(rho)
+    speed = _field(grid, energy, rho)(rho)[4]
+    return _positive(dt, "dt") * float((speed / speed.new_tensor(grid.h)).sum())
+
+
 def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 0.5, substep: bool = True,
               snapshots: int = 11, callback: Callable[[dict], None] | None = None) -> GridResult:
     r"""Solve the Wasserstein gradient flow :math:`\partial_t \rho = \nabla \cdot (\rho \nabla \psi_\rho)` on a grid.
 
-    Forward Euler steps of ``dt`` on the upwind scheme of this module, from ``rho`` at
-    :math:`t = 0` to ``t_end`` (the last step is shortened to land on it). Before each Euler
+    Forward Euler on the upwind scheme of this module, from ``rho`` at :math:`t = 0` to ``t_end``
+    in ``ceil(t_end / dt)`` equal steps (as the particles' :func:`~monge.meanfield.flow`, so the
+    records of both fall at the same times). Before each Euler
     update the CFL number :math:`\tau \sum_d \max |v_d| / h_d` of the step :math:`\tau` is checked
     against ``cfl``; where it is exceeded the step is split into as many sub-steps as needed, each
     checked again with the velocity of its own start.
@@ -245,23 +274,12 @@ def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 
         raise ValueError(f"snapshots: {snapshots}; expected at least 2 (the first and last densities)")
 
     n_steps = max(1, math.ceil(t_end / dt - 1e-9))
+    step_size = t_end / n_steps
     keep = set(np.unique(np.round(np.linspace(0, n_steps, min(snapshots, n_steps + 1))).astype(int)).tolist())
-    centres = grid.centres(rho.dtype, rho.device)
     h = grid.h
     edge = torch.ones(grid.shape, dtype=torch.bool, device=rho.device)
     edge[(slice(1, -1),) * grid.dim] = False
-
-    omega = centres[:, 0].reshape(grid.shape[0], -1)
-    columns = centres.reshape(grid.shape[0], -1, grid.dim)[0].clone()  # (omega_0, theta_k) per column
-    columns[:, 0] = 1.0
-    potential = 0.5 * energy.lam * centres.square().sum(1).reshape(omega.shape)
-
-    def state(rho):
-        network, correction = _compress(grid, centres, rho, energy)
-        # psi(omega, theta) = omega * alpha g(theta) + V(omega, theta): alpha g from psi at omega = 1
-        slope = energy.first_variation(network, columns).to(rho) - 0.5 * energy.lam * columns.square().sum(1)
-        psi = (omega * slope + potential).reshape(grid.shape)
-        return (network, correction), psi, *transport_rates(rho, psi, h)
+    state = _field(grid, energy, rho)
 
     records = {name: [] for name in ("times", "energy", "mass", "rho_min", "dissipation", "grad_max", "boundary")}
     cfls, substeps, snaps, snap_times = [], [], [], []
@@ -280,7 +298,7 @@ def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 
     record(t, rho, network, dissipation, grad_max)
     snaps.append(rho.clone()), snap_times.append(t)
     for step in range(1, n_steps + 1):
-        tau_total = min(dt, t_end - t) if step == n_steps else dt
+        tau_total = step_size
         rate = float((speed / speed.new_tensor(h)).sum())
         cfls.append(tau_total * rate)
         if not substep and tau_total * rate > cfl:
@@ -298,7 +316,7 @@ def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 
             taken += 1
             network, psi, drho, dissipation, speed, grad_max = state(rho)
         substeps.append(taken)
-        t = step * dt if step < n_steps else t_end
+        t = step * step_size
         record(t, rho, network, dissipation, grad_max)
         if step in keep:
             snaps.append(rho.clone()), snap_times.append(t)
