@@ -11,11 +11,18 @@ Examples
 >>> x, y = spiral(100, seed=0)
 >>> x.shape, y.shape, sorted(set(y.tolist()))
 ((100, 2), (100,), [0, 1])
+
+For generative networks (chapter 2), :data:`GENERATIVE_TOYS` holds the sets of Gulrajani et al.'s
+``gan_toy.py`` (8 and 25 Gaussians, the swiss roll), a circle and the moons, in their own units;
+there the label ``y`` is the mode a point was drawn from, and :func:`modes` says where each set's
+mass lies (the centres of its modes and their standard deviation), for the metrics of
+:mod:`monge.metrics`.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -123,3 +130,164 @@ def spiral(n: int = 1000, *, noise: float = 0.03, seed: int = 0) -> tuple[np.nda
 
 
 TOYS = {"moons": moons, "circles": circles, "spiral": spiral, "xor": xor, "blobs": blobs}
+
+
+# -- generative toys (chapter 2): Gulrajani et al. 2017, gan_toy.py ------------------------------------------------
+SQRT2 = 1.414  # gan_toy.py's rounded constants: 8 Gaussians / 1.414, 25 Gaussians / 2.828
+SWISSROLL_SCALE = 7.5
+
+
+@dataclass(frozen=True, eq=False)
+class Modes:
+    r"""Where a generative toy's mass lies, for the metrics of mode coverage and sample quality.
+
+    Attributes
+    ----------
+    centres : (M, 2) float64 array
+        The centres of the Gaussians, or points along a noiseless curve (spaced well below ``std``).
+    labels : (M,) int64 array
+        The mode of each centre, ``0 .. n_modes - 1`` (for a curve: the piece it belongs to).
+    std : float
+        The standard deviation of the noise around the centres, in data units.
+    """
+
+    centres: np.ndarray
+    labels: np.ndarray
+    std: float
+
+    @property
+    def n_modes(self) -> int:
+        """The number of modes."""
+        return int(self.labels.max()) + 1
+
+
+def _gaussians8_centres() -> np.ndarray:
+    s = 1.0 / math.sqrt(2.0)
+    unit = np.array([[1, 0], [-1, 0], [0, 1], [0, -1], [s, s], [s, -s], [-s, s], [-s, -s]], dtype=np.float64)
+    return 2.0 * unit / SQRT2
+
+
+def _gaussians25_centres() -> np.ndarray:
+    grid = np.array([[2.0 * i, 2.0 * j] for i in range(-2, 3) for j in range(-2, 3)])
+    return grid / (2 * SQRT2)
+
+
+def _mixture(centres: np.ndarray, std: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, len(centres), n)
+    return _shuffled(centres[y] + std * rng.standard_normal((n, 2)), y, rng)
+
+
+def gaussians8(n: int = 1000, *, noise: float = 0.02, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""Eight Gaussians on a circle (gan_toy.py's ``8gaussians``).
+
+    :math:`x = (m_k + \sigma\,\xi) / 1.414` with :math:`m_k = 2(\cos\frac{k\pi}{4}, \sin\frac{k\pi}{4})`,
+    :math:`k` uniform in :math:`0..7`, :math:`\xi \sim \mathcal N(0, I_2)`, :math:`\sigma` = ``noise``
+    (0.02): modes of radius :math:`2 / 1.414`, standard deviation :math:`0.02 / 1.414`. ``y = k``.
+    """
+    _check(n, noise, "gaussians8", least=1)
+    return _mixture(_gaussians8_centres(), noise / SQRT2, n, seed)
+
+
+def gaussians25(n: int = 1000, *, noise: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""Twenty-five Gaussians on a grid (gan_toy.py's ``25gaussians``).
+
+    :math:`x = ((2i, 2j) + \sigma\,\xi) / 2.828` for :math:`i, j \in \{-2, \dots, 2\}` uniform,
+    :math:`\sigma` = ``noise`` (0.05). ``y = 5 (i + 2) + (j + 2)``.
+    """
+    _check(n, noise, "gaussians25", least=1)
+    return _mixture(_gaussians25_centres(), noise / (2 * SQRT2), n, seed)
+
+
+SWISSROLL_PIECES = 10
+
+
+def _roll(t: np.ndarray) -> np.ndarray:
+    return np.stack([t * np.cos(t), t * np.sin(t)], 1) / SWISSROLL_SCALE
+
+
+def swissroll(n: int = 1000, *, noise: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""The swiss roll (gan_toy.py's ``swissroll``: scikit-learn's roll, columns 0 and 2, divided by 7.5).
+
+    :math:`x = \big((t \cos t, t \sin t) + \sigma\,\xi\big) / 7.5` with
+    :math:`t = \tfrac{3\pi}{2}(1 + 2u)`, :math:`u \sim U(0, 1)`, :math:`\sigma` = ``noise`` (0.25).
+    ``y``: which of 10 equal pieces of :math:`t` the point comes from.
+    """
+    _check(n, noise, "swissroll", least=1)
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(0.0, 1.0, n)
+    t = 1.5 * math.pi * (1 + 2 * u)
+    x = _roll(t) + noise / SWISSROLL_SCALE * rng.standard_normal((n, 2))
+    y = np.minimum((u * SWISSROLL_PIECES).astype(np.int64), SWISSROLL_PIECES - 1)
+    return _shuffled(x, y, rng)
+
+
+CIRCLE_PIECES = 8
+
+
+def circle(n: int = 1000, *, noise: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""The unit circle: :math:`x = (\cos\theta, \sin\theta) + \sigma\,\xi`, :math:`\theta \sim U(0, 2\pi)`.
+
+    :math:`\sigma` = ``noise`` (0.05). ``y``: which of 8 equal arcs :math:`\theta` falls in.
+    """
+    _check(n, noise, "circle", least=1)
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(0.0, 1.0, n)
+    theta = 2 * math.pi * u
+    x = np.stack([np.cos(theta), np.sin(theta)], 1) + noise * rng.standard_normal((n, 2))
+    return _shuffled(x, np.minimum((u * CIRCLE_PIECES).astype(np.int64), CIRCLE_PIECES - 1), rng)
+
+
+def _curve(points, labels, std: float) -> Modes:
+    return Modes(np.ascontiguousarray(points, dtype=np.float64), np.asarray(labels, dtype=np.int64), float(std))
+
+
+def modes(name: str, noise: float | None = None) -> Modes:
+    r"""The modes of a generative toy: their centres (or points along the noiseless curve) and std.
+
+    Parameters
+    ----------
+    name : str, one of :data:`GENERATIVE_TOYS`
+    noise : float, optional
+        The ``noise`` the toy was made with (default: the toy's default).
+
+    Returns
+    -------
+    Modes
+        8 Gaussians: 8 centres, std ``noise / 1.414``; 25 Gaussians: 25 centres, std
+        ``noise / 2.828``; swiss roll: 10 pieces of the curve, std ``noise / 7.5``; circle: 8 arcs;
+        moons: the two half circles, std ``noise``. Curves are sampled every std / 4 at most.
+
+    Examples
+    --------
+    >>> m = modes("gaussians8")
+    >>> m.n_modes, round(m.std, 5)
+    (8, 0.01414)
+    """
+    if name not in GENERATIVE_TOYS:
+        raise ValueError(f"name: {name!r}; expected one of {', '.join(GENERATIVE_TOYS)}")
+    noise = GENERATIVE_TOYS[name].__kwdefaults__["noise"] if noise is None else noise
+    _check(1, noise, name, least=1)
+    if name == "gaussians8":
+        return Modes(_gaussians8_centres(), np.arange(8), noise / SQRT2)
+    if name == "gaussians25":
+        return Modes(_gaussians25_centres(), np.arange(25), noise / (2 * SQRT2))
+    std = noise / SWISSROLL_SCALE if name == "swissroll" else noise
+    spacing = max(std, 0.01) / 4  # a noiseless toy still gets a finite number of curve points
+    if name == "swissroll":
+        fastest = 3 * math.pi * 4.5 * math.pi / SWISSROLL_SCALE  # the largest |dx/du|, at the outer end
+        u = np.linspace(0.0, 1.0, int(fastest / spacing) + 1)
+        pieces = np.minimum((u * SWISSROLL_PIECES).astype(np.int64), SWISSROLL_PIECES - 1)
+        return _curve(_roll(1.5 * math.pi * (1 + 2 * u)), pieces, std)
+    if name == "circle":
+        u = np.linspace(0.0, 1.0, int(2 * math.pi / spacing) + 1, endpoint=False)
+        pieces = (u * CIRCLE_PIECES).astype(np.int64)
+        return _curve(np.stack([np.cos(2 * math.pi * u), np.sin(2 * math.pi * u)], 1), pieces, std)
+    t = np.linspace(0.0, math.pi, int(math.pi / spacing) + 1)
+    upper = np.stack([np.cos(t), np.sin(t)], 1)
+    lower = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], 1)
+    return _curve(np.concatenate([upper, lower]), np.repeat([0, 1], len(t)), std)
+
+
+GENERATIVE_TOYS = {"gaussians8": gaussians8, "gaussians25": gaussians25, "swissroll": swissroll, "circle": circle,
+                   "moons": moons}

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+import torch
+
+from monge.data import from_array, load_points
+
+
+def test_toys_keep_their_units_and_modes():
+    data = load_points("gaussians8", n_train=500, n_test=100, seed=1)
+    assert data.train.shape == (500, 2) and data.test.shape == (100, 2) and data.train.dtype == torch.float32
+    assert data.shape == (2,) and data.dim == 2 and not data.is_image and data.scale is None
+    radius = data.train.norm(dim=1)
+    assert float(radius.mean()) == pytest.approx(2 / 1.414, abs=0.01)  # not standardised
+    assert data.modes.n_modes == 8
+    assert not torch.equal(load_points("gaussians8", n_train=500, n_test=100, seed=2).train, data.train)
+
+
+def test_digits_are_grey_levels_split_as_classify_does():
+    data = load_points("digits")
+    assert data.train.shape == (1347, 1, 8, 8) and data.test.shape == (450, 1, 8, 8)
+    assert data.is_image and data.scale == 16.0 and data.dim == 64
+    assert float(data.train.min()) == 0.0 and float(data.train.max()) == 16.0
+    with pytest.raises(ValueError, match="only for the toys"):
+        load_points("digits", n_train=10)
+
+
+def test_from_array_splits_the_users_points():
+    x = np.arange(40.0).reshape(20, 2)
+    data = from_array("points.npy", x, seed=0)
+    assert data.train.shape == (15, 2) and data.test.shape == (5, 2)
+    both = torch.cat([data.train, data.test]).numpy()
+    np.testing.assert_array_equal(np.sort(both[:, 0]), x[:, 0])
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros(5), r"shape \(5,\); expected points \(n, d\)"),
+    (np.zeros((3, 2)), "holds 3 points; expected at least 4"),
+    (np.full((5, 2), np.nan), "NaN or infinite"),
+])
+def test_from_array_refuses_bad_arrays(array, message):
+    with pytest.raises(ValueError, match=message):
+        from_array("f.npy", array)
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="data: 'cats'; expected one of gaussians8"):
+        load_points("cats")
