@@ -1,0 +1,149 @@
+import json
+
+import numpy as np
+import pytest
+
+from .conftest import read_json
+
+PNG, GIF = b"\x89PNG\r\n\x1a\n", b"GIF89a"
+
+
+@pytest.fixture(scope="module")
+def rbf_run(tmp_path_factory):
+    """One small run of ``monge flow --grid``, shared by the tests that read it."""
+    from monge.cli.main import main
+
+    out = tmp_path_factory.mktemp("flow") / "run"
+    assert main(["flow", "--n", "40", "--t", "1", "--dt", "0.05", "--grid", "--grid-cells", "64x32", "--frames", "5", "--out", str(out),
+                 "--quiet"]) == 0
+    return out
+
+
+def test_run_folder(rbf_run):
+    config = read_json(rbf_run / "config.json")
+    assert config["command"] == "flow"
+    assert (config["example"], config["n"], config["t"], config["dt"], config["grid_cells"]) == ("rbf", 40, 1.0, 0.05,
+                                                                                                 [64, 32])
+    for name in ("fits.png", "particles.png", "energy.png", "grid.png"):
+        assert (rbf_run / "figures" / name).read_bytes()[:8] == PNG
+    assert (rbf_run / "figures" / "particles.gif").read_bytes()[:6] == GIF
+    assert not list(rbf_run.rglob("*.tmp*"))
+    summary = read_json(rbf_run / "summary.json")
+    assert all((rbf_run / name).exists() for name in summary["files"])
+
+
+def test_particles_energy_and_metrics(rbf_run):
+    s = read_json(rbf_run / "summary.json")
+    particles = np.load(rbf_run / "particles.npy")
+    assert particles.shape == (40, 2) and s["particle_columns"] == ["c", "y"]
+    energy = np.load(rbf_run / "energy.npy")
+    assert energy.shape == (21, 2) and energy[0, 0] == 0 and energy[-1, 0] == pytest.approx(1.0)
+    assert energy[0, 1] == s["energy_initial"] and energy[-1, 1] == s["energy_final"]
+    assert s["energy_final"] < s["energy_initial"] and s["energy_non_increasing"]
+    assert s["grad_max_final"] > 0 and 0 <= s["dissipation_error"] < 0.05
+    lines = [json.loads(line) for line in (rbf_run / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) == 21 and [line["energy"] for line in lines] == energy[:, 1].tolist()
+    assert {"t", "energy", "grad_max", "dissipation", "grid_energy", "grid_mass"} <= set(lines[0])
+    with np.load(rbf_run / "snapshots.npz") as data:
+        assert data["particles"].shape[1:] == (40, 2) and data["times"][-1] == pytest.approx(1.0)
+        np.testing.assert_array_equal(data["particles"][-1], particles)
+
+
+def test_grid_summary(rbf_run):
+    s = read_json(rbf_run / "summary.json")
+    assert s["grid_cells"] == [64, 32] and s["grid_box"] == [[-8.0, -4.0], [8.0, 4.0]]
+    assert s["grid_mass_error"] < 1e-13 and s["grid_rho_min"] >= 0 and s["grid_energy_non_increasing"]
+    assert s["grid_energy_initial"] == pytest.approx(0.0688683, abs=1e-7)
+    assert s["grid_energy_final"] < s["grid_energy_initial"]
+    assert 0 < s["grid_w2_initial"] < 1 and 0 < s["grid_w2_final"] < 1
+    assert s["grid_boundary_mass"] < 1e-6 and s["grid_extra_substeps"] == 0
+    with np.load(rbf_run / "grid.npz") as data:
+        assert data["density"].shape == (64, 32) and data["edges_0"].shape == (65,)
+        assert data["energy"][-1] == s["grid_energy_final"]
+
+
+def test_prints_progress_and_the_grid(monge, tmp_path):
+    code, out, err = monge("flow", "--n", "20", "--t", "0.5", "--dt", "0.25", "--grid", "--grid-cells", "48x24",
+                           "--frames", "3", "--out", tmp_path / "run")
+    assert code == 0, err
+    assert "t =    0.500" in out and "W2(particles, grid)" in out
+    assert "broke the CFL condition" in out and "extra sub-steps" in out  # dt = 0.25 needs sub-steps here
+    s = read_json(tmp_path / "run" / "summary.json")
+    assert s["grid_extra_substeps"] > 0 and s["grid_rho_min"] >= 0 and s["grid_cfl_max"] > 0.5
+
+
+def test_relu_teacher_and_lazy_scaling(monge, tmp_path):
+    code, _, err = monge("flow", "--example", "relu-teacher", "--n", "20", "--t", "0.5", "--scaling", "lazy", "--frames", "3",
+                         "--out", tmp_path / "run", "--quiet")
+    assert code == 0, err
+    s = read_json(tmp_path / "run" / "summary.json")
+    assert s["particle_columns"] == ["omega", "theta_1", "theta_2"] and s["dt"] == 0.05 and s["scaling"] == "lazy"
+    assert np.load(tmp_path / "run" / "particles.npy").shape == (20, 3)
+    assert s["energy_final"] < s["energy_initial"]
+
+
+def test_a_file_of_samples(monge, tmp_path):
+    """A .csv fitted with bumps (and the grid), a .npy with ReLU neurons."""
+    x = np.linspace(0, 2, 50)
+    rows = np.stack([x, np.sin(np.pi * x)], 1)
+    csv, npy = tmp_path / "samples.csv", tmp_path / "samples.npy"
+    csv.write_text("x,f\n" + "\n".join(f"{a},{b}" for a, b in rows))
+    np.save(npy, rows)
+    code, _, err = monge("flow", "--example", csv, "--n", "30", "--t", "0.5", "--dt", "0.01", "--grid",
+                         "--grid-cells", "40x40", "--frames", "3", "--out", tmp_path / "bumps", "--quiet")
+    assert code == 0, err
+    s = read_json(tmp_path / "bumps" / "summary.json")
+    assert s["example"] == "samples.csv" and s["unit"] == "GaussianBump(d=1, variance=0.04)"
+    assert s["energy_final"] < s["energy_initial"]
+    assert s["grid_box"] == [[-8.0, -1.0], [8.0, 3.0]] and s["grid_mass_error"] < 1e-13
+    code, _, err = monge("flow", "--example", npy, "--unit", "relu", "--n", "30", "--t", "0.5", "--frames", "3",
+                         "--out", tmp_path / "relu", "--quiet")
+    assert code == 0, err
+    s = read_json(tmp_path / "relu" / "summary.json")
+    assert s["particle_columns"] == ["omega", "theta_1", "theta_b"] and s["energy_final"] < s["energy_initial"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--example", "gaussian"], ["--example: 'gaussian'", "rbf, relu-teacher", ".npy/.csv"]),
+    (["--dt", "0"], ["--dt: 0", "positive"]),
+    (["--dt", "-0.1"], ["--dt: -0.1"]),
+    (["--dt", "fast"], ["--dt: 'fast'"]),
+    (["--t", "0"], ["--t: 0", "positive"]),
+    (["--t", "nan"], ["--t: nan"]),
+    (["--n", "0"], ["--n: 0", "positive integer"]),
+    (["--n", "2.5"], ["--n: '2.5'"]),
+    (["--lam", "-1"], ["--lam: -1", ">= 0"]),
+    (["--method", "heun"], ["--method: 'heun'", "euler, rk4, adaptive"]),
+    (["--scaling", "ntk"], ["--scaling: 'ntk'", "mean-field, lazy"]),
+    (["--unit", "relu"], ["--unit", "FILE"]),
+    (["--example", "relu-teacher", "--bad-start"], ["--bad-start", "rbf"]),
+    (["--example", "relu-teacher", "--grid"], ["--grid", "3 per neuron"]),
+    (["--grid", "--scaling", "lazy"], ["--grid", "mean-field"]),
+    (["--grid-cells", "10x10"], ["add --grid"]),
+    (["--grid", "--grid-cells", "10"], ["--grid-cells: '10'", "NCxNY"]),
+    (["--grid", "--grid-box", "1,0,0,1"], ["--grid-box: '1,0,0,1'", "LO < HI"]),
+    (["--grid", "--no-substep", "--dt", "5"], ["--dt: 5", "CFL", "take --dt <="]),
+    (["--threads", "0"], ["--threads: 0"]),
+    (["--frames", "1"], ["--frames: 1", ">= 2"]),
+])
+def test_bad_input_is_one_line_and_writes_nothing(monge, tmp_path, args, words):
+    code, out, err = monge("flow", *args, "--out", tmp_path / "run")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("monge flow: error: ")
+    assert all(word in err for word in words), err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("content, words", [
+    ("1,2,3\n4,5,6\n", ["shape (2, 3)", "(x, f(x))"]),
+    ("1,2\n", ["spanning no interval"]),
+    ("1,2\n1,3\n", ["spanning no interval"]),
+    ("0,1\n1,nan\n", ["NaN"]),
+])
+def test_bad_files(monge, tmp_path, content, words):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    code, _, err = monge("flow", "--example", path, "--out", tmp_path / "run")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and all(word in err for word in words), err
+    code, _, err = monge("flow", "--example", tmp_path / "missing.npy", "--out", tmp_path / "run")
+    assert code == 2 and "missing.npy" in err
