@@ -15,32 +15,33 @@ given the features ``h = unit.h(theta, x)`` already computed for the same block 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 
 
-class Unit:
+class Unit(ABC):
     """Base class: :math:`\\Phi(\\xi, x) = \\xi_0\\, h(\\xi_{1:}, x)`; subclasses define ``h`` and ``h_vjp``."""
 
     d: int
     p: int
     names: tuple[str, ...]
 
+    @abstractmethod
     def h(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Features :math:`h(\\theta_n, x_m)`, ``(N, M)``, for ``theta (N, p - 1)`` and ``x (M, d)``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def h_vjp(self, theta: torch.Tensor, x: torch.Tensor, h: torch.Tensor, g: torch.Tensor,
               inplace: bool = False) -> torch.Tensor:
         """:math:`\\sum_m g_m \\nabla_\\theta h(\\theta_n, x_m)`, ``(N, p - 1)``; ``h`` from :meth:`h`.
 
         With ``inplace=True`` the buffer ``h`` may be overwritten (the energy's hot path).
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def h_grad(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """:math:`\\nabla_\\theta h(\\theta_n, x_m)`, ``(N, M, p - 1)`` (small problems and tests)."""
-        raise NotImplementedError
 
     def values(self, xi: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """:math:`\\Phi(\\xi_n, x_m) = \\omega_n h(\\theta_n, x_m)`, ``(N, M)``.
@@ -71,36 +72,31 @@ class _Ridge(Unit):
         self.p = self.d + 1 + self.bias
         self.names = ("omega", *(f"theta_{k + 1}" for k in range(self.d))) + (("theta_b",) if self.bias else ())
 
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """:math:`(x, 1)`, ``(M, d + 1)`` (``x`` itself without bias): one matrix product then serves
+        both the pre-activations and the contraction, with no separate bias pass."""
+        return torch.cat([x, torch.ones_like(x[:, :1])], dim=1) if self.bias else x
+
     def pre(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Pre-activations :math:`\\theta \\cdot (x, 1)`, ``(N, M)``: one matrix product."""
-        if self.bias:
-            return torch.addmm(theta[:, -1:], theta[:, : self.d], x.T)
-        return theta @ x.T
+        r"""Pre-activations :math:`\theta \cdot (x, 1)`, ``(N, M)``: one matrix product."""
+        return theta @ self.augment(x).T
 
+    @abstractmethod
     def act(self, pre: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        r""":math:`\sigma(\text{pre})`, in place."""
 
+    @abstractmethod
     def dact_from_h(self, h: torch.Tensor, inplace: bool) -> torch.Tensor:
-        """:math:`\\sigma'(\\text{pre})` written with :math:`h = \\sigma(\\text{pre})`."""
-        raise NotImplementedError
+        r""":math:`\sigma'(\text{pre})` written with :math:`h = \sigma(\text{pre})`."""
 
     def h(self, theta, x):
         return self.act(self.pre(theta, x))
 
-    def _contract(self, weights: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        parts = [weights @ x]
-        if self.bias:
-            parts.append(weights.sum(1, keepdim=True))
-        return torch.cat(parts, dim=1)
-
     def h_vjp(self, theta, x, h, g, inplace=False):
-        weights = self.dact_from_h(h, inplace).mul_(g)
-        return self._contract(weights, x)
+        return self.dact_from_h(h, inplace).mul_(g) @ self.augment(x)
 
     def h_grad(self, theta, x):
-        slope = self.dact_from_h(self.h(theta, x), inplace=True).unsqueeze(-1)
-        xt = torch.cat([x, torch.ones_like(x[:, :1])], dim=1) if self.bias else x
-        return slope * xt
+        return self.dact_from_h(self.h(theta, x), inplace=True).unsqueeze(-1) * self.augment(x)
 
 
 class ReLUUnit(_Ridge):
