@@ -220,3 +220,5 @@ def test_bad_input():
         energy.first_variation(ShallowNetwork(torch.zeros(2, 3), unit), torch.zeros(2, 4))
     with pytest.raises(ValueError, match="network: unit"):
         energy.value(ShallowNetwork(torch.zeros(2, 3), TanhUnit(1)))
+    with pytest.raises(ValueError, match="network: unit"):  # same p = 4, other inputs
+        Energy(lambda x: x[:, 0], [(-1, 1)] * 2, ReLUUnit(2)).value(ShallowNetwork(torch.zeros(2, 4), ReLUUnit(3, bias=False)))

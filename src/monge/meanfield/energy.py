@@ -149,8 +149,7 @@ class Energy:
     def _check(self, network):
         if not isinstance(network, ShallowNetwork):
             raise TypeError(f"network: expected a ShallowNetwork, found {type(network).__name__}")
-        if type(network.unit) is not type(self.unit) or network.unit.p != self.unit.p \
-                or getattr(network.unit, "variance", None) != getattr(self.unit, "variance", None):
+        if _signature(network.unit) != _signature(self.unit):
             raise ValueError(f"network: unit {network.unit!r} but the energy was built for {self.unit!r}")
 
     def _points(self, like):
@@ -241,6 +240,10 @@ class Energy:
         partial = 0.5 * (beta @ kb) - beta @ ht
         data = self.c_f + float(_reduce(partial, network.group))
         return (data, kb - ht, dkb - dht) if grad else (data,)
+
+
+def _signature(unit: Unit) -> tuple:
+    return type(unit), unit.d, unit.p, getattr(unit, "variance", None), getattr(unit, "bias", None)
 
 
 def _reduce(t: torch.Tensor, group) -> torch.Tensor:
