@@ -101,3 +101,5 @@ def test_bad_densities():
         grid.histogram(torch.zeros(3, 2), weights=torch.tensor([1.0, -1.0, 1.0]))
     with pytest.raises(ValueError, match="particles: shape"):
         grid_wasserstein(torch.zeros(3, 3), torch.ones(4, 4), grid)
+    with pytest.raises(ValueError, match="threshold"):
+        grid_wasserstein(torch.zeros(3, 2), torch.ones(4, 4), grid, threshold=1.0)
