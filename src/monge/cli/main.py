@@ -16,7 +16,7 @@ import sys
 from monge import __version__
 from monge.training.loop import DivergedError
 
-SUBCOMMANDS = ("tour", "transport", "classify", "approximate", "flow", "bench")
+SUBCOMMANDS = ("tour", "transport", "classify", "approximate", "generate", "flow", "bench")
 # Bad input, reported as one line with exit code 2; anything else is a bug and keeps its traceback
 # (set MONGE_TRACEBACK=1 to see the traceback of these too).
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,

@@ -1,0 +1,173 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from monge.cli import generate
+from monge.cli.main import build_parser
+from monge.data import load_points
+from monge.training import assessment
+from monge.training.generative_recipes import resolve
+
+from .conftest import read_json
+
+PNG = b"\x89PNG\r\n\x1a\n"
+FAST = ("--steps", "12", "--batch", "32", "--widths", "32,32", "--quiet")
+
+
+@pytest.fixture(autouse=True)
+def small_assessment(monkeypatch):
+    """Fewer final samples and a smaller exact W2 than a real run: the tests check the plumbing."""
+    monkeypatch.setattr(assessment, "N_SAMPLES", 2000)
+    monkeypatch.setattr(assessment, "N_W2", 300)
+
+
+def _lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_toy_run_writes_the_run_folder(monge, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, err = monge("generate", "--data", "gaussians8", "--steps", "12", "--batch", "32", "--widths", "32,32",
+                              "--out", out)
+    assert code == 0, err
+    assert "modes covered" in stdout and "high-quality samples" in stdout and str(out) in stdout
+    config = read_json(out / "config.json")
+    assert config["command"] == "generate" and config["loss"] == "exact" and config["p"] == 1.0
+    assert config["widths"] == [32, 32] and config["latent"] == 2 and config["steps"] == 12
+    assert [r["step"] for r in _lines(out / "metrics.jsonl") if "loss" in r] == list(range(12))
+    s = read_json(out / "summary.json")
+    for key in ("w2_test", "w2_floor", "w2_ratio", "high_quality", "steps", "seconds", "cpu_seconds"):
+        assert isinstance(s[key], (int, float)), key
+    assert s["n_modes"] == 8 and 0 <= s["modes_covered"] <= 8 and s["steps"] == 12
+    assert sorted(s["figures"]) == ["figures/interpolation.png", "figures/loss.png", "figures/samples.png",
+                                    "figures/samples_over_data.png"]
+    assert all((out / f).read_bytes()[:8] == PNG for f in s["figures"])
+    samples = np.load(out / "samples.npy")
+    assert samples.shape == (2000, 2) and samples.dtype == np.float32
+    state = torch.load(out / "generator.pt", weights_only=True)
+    assert "layers.0.weight" in state
+    assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["index"] == 12
+    assert len(list((out / "snapshots").glob("step-*.npy"))) == 7  # step 0, then every ceil(12 / 8) = 2 steps
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_digits_run_judges_the_classes(monge, tmp_path, monkeypatch):
+    monkeypatch.setattr(assessment, "CLASSIFIER_EPOCHS", 1)
+    out = tmp_path / "run"
+    code, stdout, err = monge("generate", "--data", "digits", "--network", "conv", "--widths", "8,4", "--latent", "4",
+                              "--out", out, *FAST)
+    assert code == 0, err
+    s = read_json(out / "summary.json")
+    assert len(s["class_histogram"]) == 10 and sum(s["class_histogram"]) == pytest.approx(1.0)
+    assert 0 <= s["class_tv"] <= 1 and 0 < s["class_confidence"] <= 1 and s["test_class_tv"] < 0.5
+    assert sorted(s["figures"]) == ["figures/interpolation.png", "figures/loss.png", "figures/samples.png",
+                                    "figures/samples_during_training.png"]
+    samples = np.load(out / "samples.npy")
+    assert samples.shape == (2000, 64) and samples.min() >= 0 and samples.max() <= 16
+    assert (out / "classifier" / "summary.json").is_file()  # the judge's own run, reused on resume
+    assert "stages.1.weight" in torch.load(out / "generator.pt", weights_only=True)
+
+
+def test_default_settings_per_data_and_loss():
+    args = build_parser().parse_args(["generate"])
+    config, out, resume = generate._config(args)
+    config = resolve(config, load_points(config.data, n_train=10, n_test=10))
+    assert (config.data, config.loss, config.network, config.latent, config.p, config.batch) == \
+        ("gaussians8", "exact", "mlp", 2, 1.0, 256)
+    assert config.steps == 3000 and config.schedule == "cosine" and out is None and resume is False
+    digits = resolve(generate.GenerateConfig(data="digits"), load_points("digits"))
+    assert (digits.network, digits.batch) == ("mlp", 512)
+
+
+def test_a_csv_file_of_points(monge, tmp_path):
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{a},{b},{c}" for a, b, c in rng.normal(size=(80, 3)))
+    (tmp_path / "points.csv").write_text("x,y,z\n" + rows + "\n")
+    code, _, err = monge("generate", "--data", tmp_path / "points.csv", "--out", tmp_path / "run", *FAST)
+    assert code == 0, err
+    s = read_json(tmp_path / "run" / "summary.json")
+    assert s["data"] == "points.csv" and "modes_covered" not in s and s["n_w2"] == 20
+    assert np.load(tmp_path / "run" / "samples.npy").shape[1] == 3
+
+
+def test_killed_run_resumes_to_the_same_generator(monge, tmp_path, monkeypatch):
+    flags = ("--data", "moons", "--loss", "sliced", "--steps", "25", "--batch", "32", "--widths", "16", "--quiet")
+    snapshot = generate._Snapshots.__call__
+
+    def interrupted(self, step, generator):
+        if step == 16:
+            raise KeyboardInterrupt
+        snapshot(self, step, generator)
+
+    monkeypatch.setattr(generate, "figures", lambda *args: [])
+    assert monge("generate", *flags, "--out", tmp_path / "whole")[0] == 0
+    monkeypatch.setattr(generate._Snapshots, "__call__", interrupted)
+    code, _, err = monge("generate", *flags, "--out", tmp_path / "killed")
+    assert code == 130, err
+    monkeypatch.setattr(generate._Snapshots, "__call__", snapshot)
+    code, _, err = monge("generate", "--resume", tmp_path / "killed", "--quiet")
+    assert code == 0, err
+    whole = torch.load(tmp_path / "whole" / "generator.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "killed" / "generator.pt", weights_only=True)
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+    assert read_json(tmp_path / "killed" / "summary.json")["resumed_at_step"] == 10
+    code, _, err = monge("generate", "--resume", tmp_path / "killed", "--steps", "20", "--quiet")
+    assert code == 2 and "--steps 20: conflicts with the run being resumed (steps = 25" in err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--data", "cats"], "--data: 'cats' is not a data set; expected one of gaussians8"),
+    (["--eps", "0", "--loss", "sinkhorn"], "eps: 0.0; expected a finite number > 0"),
+    (["--eps", "-0.1", "--loss", "sinkhorn"], "eps: -0.1"),
+    (["--eps", "0.1"], "eps: 0.1; only the sinkhorn loss has a temperature, not 'exact'"),
+    (["--latent", "0"], "latent: 0; expected an integer >= 1"),
+    (["--latent", "-2"], "latent: -2"),
+    (["--network", "conv"], r"network: 'conv' needs images \(C, H, W\); gaussians8 holds samples of shape \(2,\)"),
+    (["--lr", "-1"], "lr: -1.0; expected a finite number > 0"),
+    (["--steps", "0"], "steps: 0"),
+    (["--batch", "1"], "batch: 1"),
+    (["--widths", "32,x"], "--widths: '32,x'; expected comma-separated integers"),
+    (["--widths", "0"], r"widths: \(0,\); expected positive integers"),
+    (["--loss", "sliced", "--p", "0.5"], "p: 0.5; the sliced loss needs p >= 1"),
+    (["--loss", "wgan-gp", "--p", "2"], "p: 2.0; a setting of the transport losses, not of 'wgan-gp'"),
+    (["--threads", "0"], "--threads: 0"),
+])
+def test_bad_input_is_one_line_and_exit_2(monge, tmp_path, flags, message):
+    code, stdout, err = monge("generate", *flags, "--out", tmp_path / "run", "--quiet")
+    assert code == 2, err
+    assert err.startswith("monge generate: error: ") and err.count("\n") == 1
+    assert __import__("re").search(message, err), err
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_bad_files_and_folders(monge, tmp_path):
+    (tmp_path / "bad.csv").write_text("1,2\n3,oops\n")
+    code, _, err = monge("generate", "--data", tmp_path / "bad.csv", "--quiet", "--out", tmp_path / "a")
+    assert code == 2 and "--data: line 2, column 2" in err
+    (tmp_path / "few.npy").write_bytes(b"")
+    np.save(tmp_path / "few.npy", np.zeros((3, 2)))
+    code, _, err = monge("generate", "--data", tmp_path / "few.npy", "--quiet", "--out", tmp_path / "b")
+    assert code == 2 and "holds 3 points; expected at least 4" in err
+    code, _, err = monge("generate", "--data", tmp_path / "missing.npy", "--quiet", "--out", tmp_path / "c")
+    assert code == 2 and "no such file" in err
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    code, _, err = monge("generate", "--quiet", "--out", busy)
+    assert code == 2 and "is not empty (notes.txt)" in err and "--resume" in err
+    code, _, err = monge("generate", "--resume", tmp_path / "nowhere", "--quiet")
+    assert code == 2 and "is not a folder" in err
+
+
+def test_adversarial_losses_go_to_fit_wgan(monge, tmp_path):
+    out = tmp_path / "run"
+    code, _, err = monge("generate", "--loss", "wgan", "--steps", "3", "--batch", "16", "--out", out, "--quiet")
+    assert code == 0, err
+    config = read_json(out / "config.json")
+    assert config["wgan"]["mode"] == "clip" and config["p"] is None and config["steps"] == 3
+    records = _lines(out / "metrics.jsonl")
+    assert all("critic_w1" in r for r in records if isinstance(r.get("step"), int))
+    s = read_json(out / "summary.json")
+    assert s["mode"] == "clip" and s["n_modes"] == 8 and "figures/loss.png" in s["figures"]
