@@ -48,6 +48,10 @@ def test_blocked_contraction_is_the_gradient_sum(unit, inplace, dtype):
     torch.testing.assert_close(out, torch.einsum("m,nmq->nq", g, unit.h_grad(theta, x)))
     if not inplace:
         torch.testing.assert_close(h, unit.h(theta, x))  # untouched
+    start = torch.randn(theta.shape, generator=gen).to(dtype)
+    acc = start.clone()
+    assert unit.h_vjp(theta, x, unit.h(theta, x), g, inplace=inplace, out=acc) is acc
+    torch.testing.assert_close(acc, start + out)
 
 
 def test_relu_and_bump_examples():

@@ -33,10 +33,11 @@ class Unit(ABC):
 
     @abstractmethod
     def h_vjp(self, theta: torch.Tensor, x: torch.Tensor, h: torch.Tensor, g: torch.Tensor,
-              inplace: bool = False) -> torch.Tensor:
+              inplace: bool = False, out: torch.Tensor | None = None) -> torch.Tensor:
         """:math:`\\sum_m g_m \\nabla_\\theta h(\\theta_n, x_m)`, ``(N, p - 1)``; ``h`` from :meth:`h`.
 
-        With ``inplace=True`` the buffer ``h`` may be overwritten (the energy's hot path).
+        With ``inplace=True`` the buffer ``h`` may be overwritten; with ``out``, the result is added
+        to ``out`` inside the matrix product and ``out`` returned (the energy's hot path).
         """
 
     @abstractmethod
@@ -92,8 +93,9 @@ class _Ridge(Unit):
     def h(self, theta, x):
         return self.act(self.pre(theta, x))
 
-    def h_vjp(self, theta, x, h, g, inplace=False):
-        return self.dact_from_h(h, inplace).mul_(g) @ self.augment(x)
+    def h_vjp(self, theta, x, h, g, inplace=False, out=None):
+        weights = self.dact_from_h(h, inplace).mul_(g)
+        return weights @ self.augment(x) if out is None else out.addmm_(weights, self.augment(x))
 
     def h_grad(self, theta, x):
         return self.dact_from_h(self.h(theta, x), inplace=True).unsqueeze(-1) * self.augment(x)
@@ -173,9 +175,12 @@ class GaussianBump(Unit):
         sq.add_((x * x).sum(1)).clamp_min_(0)
         return sq.mul_(-0.5 / s).exp_().mul_((2 * math.pi * s) ** (-0.5 * self.d))
 
-    def h_vjp(self, theta, x, h, g, inplace=False):
+    def h_vjp(self, theta, x, h, g, inplace=False, out=None):
         weighted = h.mul_(g) if inplace else h * g
-        return (weighted @ x - theta * weighted.sum(1, keepdim=True)) / self.variance
+        if out is None:
+            return (weighted @ x - theta * weighted.sum(1, keepdim=True)) / self.variance
+        s = 1.0 / self.variance
+        return out.addmm_(weighted, x, alpha=s).addcmul_(theta, weighted.sum(1, keepdim=True), value=-s)
 
     def h_grad(self, theta, x):
         return self.h(theta, x).unsqueeze(-1) * (x[None, :, :] - theta[:, None, :]) / self.variance
