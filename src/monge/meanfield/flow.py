@@ -174,7 +174,7 @@ class _State:
                           method, self.n_steps, self.n_rejected)
 
 
-def _fixed(weights_fn):
+def _fixed(step):
     """A fixed-step integrator from one step function ``step(state, xi, t, h, k1) -> xi``."""
 
     def run(state: _State, dt: float, tol: float) -> None:
@@ -187,7 +187,7 @@ def _fixed(weights_fn):
             state.observe(t, xi, value, grad, force=k == n)
             if k == n:
                 break
-            xi = weights_fn(state, xi, t, h, v)
+            xi = step(state, xi, t, h, v)
             state.n_steps += 1
         state.net = state.net.replace(xi)
 
