@@ -279,7 +279,7 @@ def figures(folder: Run, config: GenerateConfig, points: Points, samples, snapsh
         written.append(folder.save_figure(sample_grid([(f"step {s}", x) for s, x in taken], vmax=points.scale or 1.0,
                                                       title=f"{name}: a fixed latent batch during training"),
                                           "samples_during_training.png"))
-        rows = [(str(r), samples[10 * r:10 * r + 10]) for r in range(10)]
+        rows = [("", samples[10 * r:10 * r + 10]) for r in range(10)]
         written.append(folder.save_figure(sample_grid(rows, vmax=points.scale or 1.0, title=f"{name}: 100 samples"),
                                           "samples.png"))
         written.append(folder.save_figure(
