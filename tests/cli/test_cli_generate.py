@@ -133,6 +133,8 @@ def test_killed_run_resumes_to_the_same_generator(monge, tmp_path, monkeypatch):
     (["--loss", "sliced", "--p", "0.5"], "p: 0.5; the sliced loss needs p >= 1"),
     (["--loss", "wgan-gp", "--p", "2"], "p: 2.0; a setting of the transport losses, not of 'wgan-gp'"),
     (["--threads", "0"], "--threads: 0"),
+    (["--data-seed", "-1"], "data_seed: -1; expected an integer >= 0"),
+    (["--seed", "-3"], "seed: -3"),
 ])
 def test_bad_input_is_one_line_and_exit_2(monge, tmp_path, flags, message):
     code, stdout, err = monge("generate", *flags, "--out", tmp_path / "run", "--quiet")

@@ -23,7 +23,7 @@ from monge.training import assessment
 from monge.training.assessment import assess, digits_classifier, generate, interpolation, read_metrics
 from monge.training.generative import fit_generator
 from monge.training.generative_recipes import (ADVERSARIAL, LOSSES, NETWORKS, GenerateConfig, build_generator,
-                                               resolve)
+                                               check, resolve)
 from monge.training.runs import CONFIG, Run, save_npy, save_torch, seed_everything
 
 from ._files import load_points as read_points
@@ -208,6 +208,7 @@ def _adversarial(config: GenerateConfig, points: Points):
 def run(args) -> int:
     """Run ``monge generate`` from parsed arguments."""
     config, out, resume = _config(args)
+    check(config)  # every setting named by its own flag before the data are read
     points = _points(config)
     config = resolve(config, points)
     if isinstance(args.threads, bool) or not isinstance(args.threads, int) or args.threads < 1:
