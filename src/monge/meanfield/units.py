@@ -79,8 +79,13 @@ class _Ridge(Unit):
         return torch.cat([x, torch.ones_like(x[:, :1])], dim=1) if self.bias else x
 
     def pre(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        r"""Pre-activations :math:`\theta \cdot (x, 1)`, ``(N, M)``: one matrix product."""
-        return theta @ self.augment(x).T
+        r"""Pre-activations :math:`\theta \cdot (x, 1)`, ``(N, M)``: one matrix product.
+
+        Computed points-major, as the transpose of :math:`(x, 1)\, \theta^\top`: MKL's product is
+        faster with the long particle axis last (measured for d = 16..256, N = 1e4), and every later
+        use (in-place activation, matrix-vector products, the contraction) takes the view as it is.
+        """
+        return (self.augment(x) @ theta.T).T
 
     @abstractmethod
     def act(self, pre: torch.Tensor) -> torch.Tensor:
