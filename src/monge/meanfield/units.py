@@ -99,8 +99,9 @@ class _Ridge(Unit):
         return self.act(self.pre(theta, x))
 
     def h_vjp(self, theta, x, h, g, inplace=False, out=None):
-        weights = self.dact_from_h(h, inplace).mul_(g)
-        return weights @ self.augment(x) if out is None else out.addmm_(weights, self.augment(x))
+        # sum_m g_m s'(pre_nm) (x_m, 1): g scales the small (M, d + 1) factor, not the (N, M) buffer
+        slope, xg = self.dact_from_h(h, inplace), self.augment(x) * g[:, None]
+        return slope @ xg if out is None else out.addmm_(slope, xg)
 
     def h_grad(self, theta, x):
         return self.dact_from_h(self.h(theta, x), inplace=True).unsqueeze(-1) * self.augment(x)
@@ -181,11 +182,12 @@ class GaussianBump(Unit):
         return sq.mul_(-0.5 / s).exp_().mul_((2 * math.pi * s) ** (-0.5 * self.d))
 
     def h_vjp(self, theta, x, h, g, inplace=False, out=None):
-        weighted = h.mul_(g) if inplace else h * g
-        if out is None:
-            return (weighted @ x - theta * weighted.sum(1, keepdim=True)) / self.variance
+        # sum_m g_m h_nm (x_m - y_n) / s, with g folded into the small factors: one product
+        both = h @ torch.cat([x * g[:, None], g[:, None]], dim=1)
         s = 1.0 / self.variance
-        return out.addmm_(weighted, x, alpha=s).addcmul_(theta, weighted.sum(1, keepdim=True), value=-s)
+        if out is None:
+            return (both[:, :-1] - theta * both[:, -1:]) * s
+        return out.add_(both[:, :-1], alpha=s).addcmul_(theta, both[:, -1:], value=-s)
 
     def h_grad(self, theta, x):
         return self.h(theta, x).unsqueeze(-1) * (x[None, :, :] - theta[:, None, :]) / self.variance
