@@ -72,7 +72,8 @@ def test_gradient_penalty_matches_finite_differences_and_is_differentiable():
     points = t[:, None] * real + (1 - t[:, None]) * fake
     h = 1e-6
     with torch.no_grad():
-        grads = torch.stack([(f(points + h * e) - f(points - h * e)) / (2 * h) for e in torch.eye(2, dtype=torch.float64)], 1)
+        basis = torch.eye(2, dtype=torch.float64)
+        grads = torch.stack([(f(points + h * e) - f(points - h * e)) / (2 * h) for e in basis], 1)
     expected = (grads.norm(dim=1) - 1).pow(2).mean()
     torch.testing.assert_close(norms, grads.norm(dim=1), rtol=1e-7, atol=1e-8)
     torch.testing.assert_close(penalty, expected, rtol=1e-7, atol=1e-9)
@@ -112,14 +113,15 @@ def test_short_run_logs_the_estimate_beside_the_exact_w1_and_checkpoints(tmp_pat
                        lr=1e-3, progress=False, every=4, on_snapshot=lambda step, gen: snapshots.append(step))
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == list(range(6))
-    keys = {"critic_loss", "generator_loss", "critic_w1", "time"} | ({"penalty", "grad_norm"} if mode == "gp" else set())
+    keys = {"critic_loss", "generator_loss", "critic_w1", "time"}
+    keys |= {"penalty", "grad_norm"} if mode == "gp" else set()
     assert all(keys <= set(r) for r in records)
     assert [r["step"] for r in records if "exact_w1" in r] == [2, 5]
     assert all(r["exact_w1"] > 0 for r in records if "exact_w1" in r)
     assert snapshots == [4, 6]
     state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)
     assert state["format"] == FORMAT and state["index"] == 6 and set(state["modules"]) == {"generator", "critic"}
-    assert set(summary) == {"mode", "steps", "seconds", "critic_w1", "exact_w1", "resumed_at_step"}
+    assert set(summary) == {"mode", "steps", "seconds", "cpu_seconds", "critic_w1", "exact_w1", "resumed_at_step"}
     assert summary["exact_w1"] == records[-1]["exact_w1"] and summary["steps"] == 6
     assert json.loads((tmp_path / "summary.json").read_text())["mode"] == mode
     if mode == "clip":
@@ -210,3 +212,14 @@ def test_data_that_do_not_fit_the_generator(tmp_path):
         fit_wgan(g, f, torch.randn(50, 3), run=run, steps=2, progress=False)
     with pytest.raises(ValueError, match="data: holds NaN"):
         fit_wgan(g, f, torch.full((50, 2), math.nan), run=run, steps=2, progress=False)
+
+
+def test_two_time_scales_and_paper_defaults(tmp_path):
+    g, f = _networks()
+    fit_wgan(g, f, DATA, run=Run.create("generate", {}, out=tmp_path / "a", quiet=True), steps=1, batch=8,
+             lr=1e-3, critic_lr=4e-3, progress=False)
+    state = torch.load(tmp_path / "a" / "checkpoints" / "last.pt", weights_only=True)["optimizers"]
+    assert state["generator"]["param_groups"][0]["lr"] == 1e-3 and state["critic"]["param_groups"][0]["lr"] == 4e-3
+    assert WGANConfig(mode="clip").resolved().optimizer == "rmsprop" and WGANConfig(mode="clip").resolved().lr == 5e-5
+    paper = WGANConfig(mode="gp").resolved()
+    assert (paper.optimizer, paper.lr, paper.critic_lr, paper.lam, paper.n_critic) == ("adam", 1e-4, 1e-4, 10.0, 5)

@@ -39,7 +39,7 @@ Example
 >>> run = Run.create("generate", {}, out=tempfile.mkdtemp(), quiet=True)
 >>> summary = fit_wgan(g, f, data, mode="gp", steps=20, batch=64, lr=1e-3, run=run, progress=False)
 >>> sorted(summary)
-['critic_w1', 'exact_w1', 'mode', 'resumed_at_step', 'seconds', 'steps']
+['cpu_seconds', 'critic_w1', 'exact_w1', 'mode', 'resumed_at_step', 'seconds', 'steps']
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ PAPER = {"clip": dict(optimizer="rmsprop", lr=5e-5), "gp": dict(optimizer="adam"
 
 @dataclass
 class WGANConfig:
-    """Settings of :func:`fit_wgan` (its keyword arguments, minus the run and callbacks).
+    r"""Settings of :func:`fit_wgan` (its keyword arguments, minus the run and callbacks).
 
     Attributes
     ----------
@@ -77,13 +77,16 @@ class WGANConfig:
     steps : generator steps (the loop's unit)
     batch : samples per minibatch, real and generated alike
     n_critic : critic steps per generator step (5 in both papers)
-    lr : learning rate of both networks; ``None``: the paper's (5e-5 for clip, 1e-4 for gp)
+    lr : learning rate of the generator (and of the critic unless ``critic_lr``); ``None``: the
+        paper's (5e-5 for clip, 1e-4 for gp)
+    critic_lr : learning rate of the critic; ``None``: ``lr``. A critic faster than the generator
+        (two time scales, Heusel et al. 2017) tracks the potential of a generator that moves less
     optimizer : ``"rmsprop"`` or ``"adam"``; ``None``: the paper's (RMSprop for clip, Adam for gp)
-    betas : Adam's :math:`(\\beta_1, \\beta_2)`; (0.5, 0.9) as in gan_toy.py, or (0, 0.9)
+    betas : Adam's :math:`(\beta_1, \beta_2)`; (0.5, 0.9) as in gan_toy.py, or (0, 0.9)
     schedule : ``"constant"`` learning rate (the papers' toys) or ``"linear"`` decay to 0 over the
         steps (Gulrajani et al.'s CIFAR-10 runs), for both networks
     clip : the weight bound :math:`c` of ``mode="clip"`` (0.01)
-    lam : the penalty weight :math:`\\lambda` of ``mode="gp"`` (10)
+    lam : the penalty weight :math:`\lambda` of ``mode="gp"`` (10)
     exact_every : compute the exact :math:`W_1` of the batch every this many steps (and at the last)
     checkpoint_every : write ``checkpoints/last.pt`` every this many steps (and at the last)
     seed : seeds the ``torch.Generator`` s of the minibatches, latent codes and interpolation weights
@@ -94,6 +97,7 @@ class WGANConfig:
     batch: int = 256
     n_critic: int = 5
     lr: float | None = None
+    critic_lr: float | None = None
     optimizer: str | None = None
     betas: tuple[float, float] = (0.5, 0.9)
     schedule: str = "constant"
@@ -110,7 +114,8 @@ class WGANConfig:
     def resolved(self) -> "WGANConfig":
         """A copy with ``lr`` and ``optimizer`` filled in from the paper of ``mode`` where ``None``."""
         paper = PAPER[self.mode]
-        return dataclasses.replace(self, lr=paper["lr"] if self.lr is None else self.lr,
+        lr = paper["lr"] if self.lr is None else self.lr
+        return dataclasses.replace(self, lr=lr, critic_lr=lr if self.critic_lr is None else self.critic_lr,
                                    optimizer=paper["optimizer"] if self.optimizer is None else self.optimizer)
 
 
@@ -135,8 +140,9 @@ def check(config: WGANConfig) -> None:
     for name, least in (("steps", 1), ("batch", 1), ("n_critic", 1), ("exact_every", 1),
                         ("checkpoint_every", 1), ("seed", 0)):
         _integer(getattr(config, name), name, least)
-    if config.lr is not None:
-        _real(config.lr, "lr", 0.0, strict=True)
+    for name in ("lr", "critic_lr"):
+        if getattr(config, name) is not None:
+            _real(getattr(config, name), name, 0.0, strict=True)
     if config.optimizer is not None and config.optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: {config.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
     if config.schedule not in SCHEDULES:
@@ -204,10 +210,10 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     return (norms - 1).pow(2).mean(), norms.detach()
 
 
-def _optimizer(config: WGANConfig, module: nn.Module) -> torch.optim.Optimizer:
+def _optimizer(config: WGANConfig, module: nn.Module, lr: float) -> torch.optim.Optimizer:
     if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(module.parameters(), lr=config.lr)
-    return torch.optim.Adam(module.parameters(), lr=config.lr, betas=config.betas)
+        return torch.optim.RMSprop(module.parameters(), lr=lr)
+    return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas)
 
 
 class _LinearDecay:
@@ -287,12 +293,11 @@ def _data(data, generator: nn.Module) -> torch.Tensor:
 
 
 def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: str = "gp", steps: int = 2000,
-             batch: int = 256, n_critic: int = 5, lr: float | None = None, optimizer: str | None = None,
-             betas: tuple[float, float] = (0.5, 0.9), schedule: str = "constant", clip: float = 0.01,
-             lam: float = 10.0, exact_every: int = 25,
-             checkpoint_every: int = 200, seed: int = 0, resume: bool = False, progress: bool | None = None,
-             tensorboard: bool | None = False, every: int | None = None,
-             on_snapshot: Callable[[int, nn.Module], None] | None = None) -> dict:
+             batch: int = 256, n_critic: int = 5, lr: float | None = None, critic_lr: float | None = None,
+             optimizer: str | None = None, betas: tuple[float, float] = (0.5, 0.9), schedule: str = "constant",
+             clip: float = 0.01, lam: float = 10.0, exact_every: int = 25, checkpoint_every: int = 200,
+             seed: int = 0, resume: bool = False, progress: bool | None = None, tensorboard: bool | None = False,
+             every: int | None = None, on_snapshot: Callable[[int, nn.Module], None] | None = None) -> dict:
     r"""Train ``generator`` against ``critic`` (WGAN or WGAN-GP) on ``data``, writing the run folder ``run``.
 
     Per generator step: ``n_critic`` critic steps (:func:`critic_step`), each on a fresh minibatch of
@@ -324,6 +329,8 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
     -------
     dict
         ``mode``, ``steps``, ``seconds`` (training time, summed over resumed sessions),
+        ``cpu_seconds`` (CPU time of this process's training, likewise: on a busy machine the
+        fairer figure),
         ``critic_w1`` and ``exact_w1`` of the last step, ``resumed_at_step``; also written to
         ``summary.json``.
 
@@ -335,9 +342,9 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
     monge.training.loop.DivergedError
         A loss became NaN or infinite (the last good checkpoint is kept).
     """
-    config = WGANConfig(mode=mode, steps=steps, batch=batch, n_critic=n_critic, lr=lr, optimizer=optimizer,
-                        betas=betas, schedule=schedule, clip=clip, lam=lam, exact_every=exact_every, checkpoint_every=checkpoint_every,
-                        seed=seed).resolved()
+    config = WGANConfig(mode=mode, steps=steps, batch=batch, n_critic=n_critic, lr=lr, critic_lr=critic_lr,
+                        optimizer=optimizer, betas=betas, schedule=schedule, clip=clip, lam=lam,
+                        exact_every=exact_every, checkpoint_every=checkpoint_every, seed=seed).resolved()
     if every is not None:
         _integer(every, "every", 1)
     if on_snapshot is not None and not callable(on_snapshot):
@@ -346,7 +353,8 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
     device = data.device
     draws = torch.Generator().manual_seed(config.seed)  # minibatch indices, on the CPU
     noise = torch.Generator(device).manual_seed(config.seed + 1)  # latent codes and interpolation weights
-    optimizers = {"generator": _optimizer(config, generator), "critic": _optimizer(config, critic)}
+    optimizers = {"generator": _optimizer(config, generator, config.lr),
+                  "critic": _optimizer(config, critic, config.critic_lr)}
     schedulers = {}
     if config.schedule == "linear":  # per generator step; the critic's lr follows the same line
         schedulers = {name: torch.optim.lr_scheduler.LambdaLR(o, _LinearDecay(config.steps))
@@ -354,14 +362,14 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
     loop = Loop(run, modules={"generator": generator, "critic": critic}, optimizers=optimizers, schedulers=schedulers,
                 generators={"data": draws, "noise": noise}, total=config.steps, unit="step",
                 checkpoint_every=config.checkpoint_every, resume=resume, progress=progress, tensorboard=tensorboard,
-                extra={"seconds": 0.0})
+                extra={"seconds": 0.0, "cpu_seconds": 0.0})
     started_at = loop.index
     if loop.index == 0:
         loop.save()  # the initial state: a run killed in its first steps starts again from it
     generator.train(), critic.train()
     try:
         for index in loop:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             for _ in range(config.n_critic):
                 real = data[torch.randint(len(data), (config.batch,), generator=draws).to(device)]
                 with torch.no_grad():
@@ -375,6 +383,7 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
             if done % config.exact_every == 0 or done == config.steps:
                 record["exact_w1"] = wasserstein(real.flatten(1), fake.flatten(1), p=1)
             loop.extra["seconds"] += time.perf_counter() - start
+            loop.extra["cpu_seconds"] += time.process_time() - cpu_start
             loop.log(**record, time=loop.extra["seconds"])
             if on_snapshot is not None and every is not None and (done % every == 0 or done == config.steps):
                 on_snapshot(done, generator)
@@ -382,6 +391,7 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
         loop.close()
     last = loop.last
     summary = {"mode": config.mode, "steps": config.steps, "seconds": loop.extra["seconds"],
+               "cpu_seconds": loop.extra["cpu_seconds"],
                "critic_w1": last.get("critic_w1"), "exact_w1": last.get("exact_w1"),
                "resumed_at_step": started_at if resume else None}
     run.write_summary(summary)
