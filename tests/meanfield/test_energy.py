@@ -222,3 +222,11 @@ def test_bad_input():
         energy.value(ShallowNetwork(torch.zeros(2, 3), TanhUnit(1)))
     with pytest.raises(ValueError, match="network: unit"):  # same p = 4, other inputs
         Energy(lambda x: x[:, 0], [(-1, 1)] * 2, ReLUUnit(2)).value(ShallowNetwork(torch.zeros(2, 4), ReLUUnit(3, bias=False)))
+
+
+def test_symmetric_bump_kernel_equals_the_full_one():
+    net, energy = examples.rbf(301, seed=8)
+    theta, beta = net.particles[:, 1:], net.weights * net.particles[:, 0]
+    for got, want in zip(energy._closed.kernel(theta, theta, beta, symmetric=True),
+                         energy._closed.kernel(theta, theta.clone(), beta)):
+        torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-15)

@@ -236,7 +236,7 @@ class Energy:
         theta = network.particles[:, 1:]
         beta = network.weights * network.particles[:, 0]
         centres, beta_all = self._all_particles(network)
-        kb, dkb = self._closed.kernel(theta, centres, beta_all)
+        kb, dkb = self._closed.kernel(theta, centres, beta_all, symmetric=network.group is None)
         ht, dht = self._closed.target_cross(theta)
         partial = 0.5 * (beta @ kb) - beta @ ht
         data = self.c_f + float(_reduce(partial, network.group))
