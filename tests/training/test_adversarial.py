@@ -194,6 +194,7 @@ def test_watchdog_stops_on_nan(tmp_path):
     (dict(betas=(0.5, 1.0)), "betas"),
     (dict(schedule="cosine"), "schedule"),
     (dict(every=0), "every"),
+    (dict(warmup=-1), "warmup"),
 ])
 def test_bad_settings_name_the_argument(tmp_path, kwargs, match):
     g, f = _networks()
@@ -223,3 +224,13 @@ def test_two_time_scales_and_paper_defaults(tmp_path):
     assert WGANConfig(mode="clip").resolved().optimizer == "rmsprop" and WGANConfig(mode="clip").resolved().lr == 5e-5
     paper = WGANConfig(mode="gp").resolved()
     assert (paper.optimizer, paper.lr, paper.critic_lr, paper.lam, paper.n_critic) == ("adam", 1e-4, 1e-4, 10.0, 5)
+
+
+def test_generator_warms_up_while_the_critic_runs_at_full_speed(tmp_path):
+    g, f = _networks()
+    fit_wgan(g, f, DATA, run=Run.create("generate", {}, out=tmp_path, quiet=True), steps=2, batch=8, lr=1e-3,
+             warmup=4, progress=False)
+    state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["optimizers"]
+    # after 2 of the 4 warm-up steps the factor is (2 + 1) / (4 + 1)
+    assert state["generator"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 3 / 5)
+    assert state["critic"]["param_groups"][0]["lr"] == 1e-3

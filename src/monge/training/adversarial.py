@@ -85,6 +85,8 @@ class WGANConfig:
     betas : Adam's :math:`(\beta_1, \beta_2)`; (0.5, 0.9) as in gan_toy.py, or (0, 0.9)
     schedule : ``"constant"`` learning rate (the papers' toys) or ``"linear"`` decay to 0 over the
         steps (Gulrajani et al.'s CIFAR-10 runs), for both networks
+    warmup : raise the generator's learning rate linearly from :math:`lr / (w + 1)` over its first
+        :math:`w` steps, while the critic learns at full speed
     clip : the weight bound :math:`c` of ``mode="clip"`` (0.01)
     lam : the penalty weight :math:`\lambda` of ``mode="gp"`` (10)
     exact_every : compute the exact :math:`W_1` of the batch every this many steps (and at the last)
@@ -101,6 +103,7 @@ class WGANConfig:
     optimizer: str | None = None
     betas: tuple[float, float] = (0.5, 0.9)
     schedule: str = "constant"
+    warmup: int = 0
     clip: float = 0.01
     lam: float = 10.0
     exact_every: int = 25
@@ -137,7 +140,7 @@ def check(config: WGANConfig) -> None:
     if config.mode not in MODES:
         raise ValueError(f"mode: {config.mode!r}; expected one of {', '.join(MODES)} (weight clipping or gradient "
                          "penalty)")
-    for name, least in (("steps", 1), ("batch", 1), ("n_critic", 1), ("exact_every", 1),
+    for name, least in (("steps", 1), ("batch", 1), ("n_critic", 1), ("warmup", 0), ("exact_every", 1),
                         ("checkpoint_every", 1), ("seed", 0)):
         _integer(getattr(config, name), name, least)
     for name in ("lr", "critic_lr"):
@@ -216,14 +219,19 @@ def _optimizer(config: WGANConfig, module: nn.Module, lr: float) -> torch.optim.
     return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas)
 
 
-class _LinearDecay:
-    """The factor :math:`1 - k / n` of the learning rate after :math:`k` of :math:`n` steps (picklable)."""
+class _Factor:
+    """The factor of the learning rate after :math:`k` of :math:`n` steps (picklable, for ``LambdaLR``).
 
-    def __init__(self, steps: int):
-        self.steps = steps
+    A linear warm-up :math:`(k + 1) / (w + 1)` over the first :math:`w` steps, then constant or
+    (``decay``) the linear decay :math:`1 - k / n`.
+    """
+
+    def __init__(self, steps: int, warmup: int, decay: bool):
+        self.steps, self.warmup, self.decay = steps, warmup, decay
 
     def __call__(self, k: int) -> float:
-        return max(0.0, 1.0 - k / self.steps)
+        factor = max(0.0, 1.0 - k / self.steps) if self.decay else 1.0
+        return factor * min(1.0, (k + 1) / (self.warmup + 1))
 
 
 def _sample(generator: nn.Module, n: int, rng: torch.Generator) -> torch.Tensor:
@@ -295,8 +303,8 @@ def _data(data, generator: nn.Module) -> torch.Tensor:
 def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: str = "gp", steps: int = 2000,
              batch: int = 256, n_critic: int = 5, lr: float | None = None, critic_lr: float | None = None,
              optimizer: str | None = None, betas: tuple[float, float] = (0.5, 0.9), schedule: str = "constant",
-             clip: float = 0.01, lam: float = 10.0, exact_every: int = 25, checkpoint_every: int = 200,
-             seed: int = 0, resume: bool = False, progress: bool | None = None, tensorboard: bool | None = False,
+             warmup: int = 0, clip: float = 0.01, lam: float = 10.0, exact_every: int = 25,
+             checkpoint_every: int = 200, seed: int = 0, resume: bool = False, progress: bool | None = None, tensorboard: bool | None = False,
              every: int | None = None, on_snapshot: Callable[[int, nn.Module], None] | None = None) -> dict:
     r"""Train ``generator`` against ``critic`` (WGAN or WGAN-GP) on ``data``, writing the run folder ``run``.
 
@@ -343,7 +351,7 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
         A loss became NaN or infinite (the last good checkpoint is kept).
     """
     config = WGANConfig(mode=mode, steps=steps, batch=batch, n_critic=n_critic, lr=lr, critic_lr=critic_lr,
-                        optimizer=optimizer, betas=betas, schedule=schedule, clip=clip, lam=lam,
+                        optimizer=optimizer, betas=betas, schedule=schedule, warmup=warmup, clip=clip, lam=lam,
                         exact_every=exact_every, checkpoint_every=checkpoint_every, seed=seed).resolved()
     if every is not None:
         _integer(every, "every", 1)
@@ -355,10 +363,11 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
     noise = torch.Generator(device).manual_seed(config.seed + 1)  # latent codes and interpolation weights
     optimizers = {"generator": _optimizer(config, generator, config.lr),
                   "critic": _optimizer(config, critic, config.critic_lr)}
-    schedulers = {}
-    if config.schedule == "linear":  # per generator step; the critic's lr follows the same line
-        schedulers = {name: torch.optim.lr_scheduler.LambdaLR(o, _LinearDecay(config.steps))
-                      for name, o in optimizers.items()}
+    schedulers = {}  # stepped once per generator step
+    decay = config.schedule == "linear"
+    for name, warmup in (("generator", config.warmup), ("critic", 0)):
+        if decay or warmup:
+            schedulers[name] = torch.optim.lr_scheduler.LambdaLR(optimizers[name], _Factor(config.steps, warmup, decay))
     loop = Loop(run, modules={"generator": generator, "critic": critic}, optimizers=optimizers, schedulers=schedulers,
                 generators={"data": draws, "noise": noise}, total=config.steps, unit="step",
                 checkpoint_every=config.checkpoint_every, resume=resume, progress=progress, tensorboard=tensorboard,

@@ -78,7 +78,8 @@ _TOY_NETWORKS = {
 }
 _TOY_TRAINING = {
     "clip": dict(mode="clip", steps=5000, batch=256, lr=5e-4, clip=0.01, schedule="linear"),
-    "gp": dict(mode="gp", steps=2000, batch=256, lr=5e-4, betas=(0.5, 0.9), lam=10.0, schedule="linear"),
+    "gp": dict(mode="gp", steps=4000, batch=256, lr=2e-4, critic_lr=1e-3, betas=(0.5, 0.9), lam=10.0,
+               schedule="linear"),
 }
 # (data, mode) -> recipe settings; "vectors" and "images" serve the user's files.
 DEFAULTS = {
