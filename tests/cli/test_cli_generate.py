@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -68,6 +69,35 @@ def test_digits_run_judges_the_classes(monge, tmp_path, monkeypatch):
     assert samples.shape == (2000, 64) and samples.min() >= 0 and samples.max() <= 16
     assert (out / "classifier" / "summary.json").is_file()  # the judge's own run, reused on resume
     assert "stages.1.weight" in torch.load(out / "generator.pt", weights_only=True)
+
+
+def test_a_shared_judge_is_read_back_not_retrained(monge, tmp_path):
+    judge = tmp_path / "judge"
+    assert monge("classify", "--data", "digits", "--epochs", "1", "--width", "4", "--out", judge, "--quiet")[0] == 0
+    code, _, err = monge("generate", "--data", "digits", "--latent", "4", "--judge", judge, "--out", tmp_path / "g",
+                         *FAST)
+    assert code == 0, err
+    s = read_json(tmp_path / "g" / "summary.json")
+    assert s["judge"] == str(judge.resolve()) and not (tmp_path / "g" / "classifier").exists()
+    # the same judge, in the same process: the same histogram of the same samples
+    scores = assessment.digits_classifier(judge)(torch.from_numpy(np.load(tmp_path / "g" / "samples.npy")))
+    assert np.allclose(np.bincount(scores.argmax(1).numpy(), minlength=10) / len(scores), s["class_histogram"])
+
+
+@pytest.mark.parametrize("argv, match", [
+    (("--data", "gaussians8"), "--judge: given for data 'gaussians8'"),
+    (("--data", "digits"), "--judge: .* no finished run"),
+])
+def test_bad_judge(monge, tmp_path, argv, match):
+    code, _, err = monge("generate", *argv, "--judge", tmp_path / "none", "--out", tmp_path / "g", *FAST)
+    assert code == 2 and re.search(match, err), err
+
+
+def test_a_judge_must_be_a_digits_convnet(monge, tmp_path):
+    other = tmp_path / "other"
+    assert monge("classify", "--data", "moons", "--epochs", "1", "--out", other, "--quiet")[0] == 0
+    code, _, err = monge("generate", "--data", "digits", "--judge", other, "--out", tmp_path / "g", *FAST)
+    assert code == 2 and "expected a finished monge classify run with data digits and model convnet" in err, err
 
 
 def test_default_settings_per_data_and_loss():

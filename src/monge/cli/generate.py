@@ -20,7 +20,8 @@ import torch
 from monge.data import POINT_SETS, Points, from_array, load_points
 from monge.plots.generative import interpolation_path, loss_curve, sample_grid, samples_over_data
 from monge.training import assessment
-from monge.training.assessment import assess, digits_classifier, generate, interpolation, read_metrics
+from monge.training.assessment import (assess, digits_classifier, generate, interpolation, judge_settings,
+                                      read_metrics)
 from monge.training.generative import fit_generator
 from monge.training.generative_recipes import (ADVERSARIAL, LOSSES, NETWORKS, GenerateConfig, build_generator,
                                                check, resolve)
@@ -87,6 +88,9 @@ def register(subparsers) -> None:
                         help="seed of the weights, minibatches and latent codes (default 0)")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="CPU threads of torch (default 1: the fastest for these small networks on a shared CPU)")
+    parser.add_argument("--judge", metavar="DIR", default=None,
+                        help="digits: a finished `monge classify --data digits` run (convnet) whose network judges "
+                             "the generated digits (default: train one into <out>/classifier, about 20 s)")
     parser.set_defaults(func=run)
 
 
@@ -205,6 +209,23 @@ def _adversarial(config: GenerateConfig, points: Points):
     return generator, critic, fit_wgan, dataclasses.asdict(training)
 
 
+def _judge(args, points: Points) -> Path | None:
+    """The folder of ``--judge``, checked: a finished classify run, and digits to judge."""
+    if args.judge is None:
+        return None
+    if points.name != "digits":
+        raise ValueError(f"--judge: given for data {points.name!r}; only generated digits are judged by a classifier")
+    folder = Path(args.judge)
+    if not (folder / "summary.json").is_file():
+        raise FileNotFoundError(f"--judge: {folder} holds no finished run (no summary.json); expected the folder of a "
+                                "finished monge classify --data digits run")
+    try:
+        judge_settings(folder)
+    except ValueError as error:
+        raise ValueError(f"--{error}") from None
+    return folder
+
+
 def run(args) -> int:
     """Run ``monge generate`` from parsed arguments."""
     config, out, resume = _config(args)
@@ -213,6 +234,7 @@ def run(args) -> int:
     config = resolve(config, points)
     if isinstance(args.threads, bool) or not isinstance(args.threads, int) or args.threads < 1:
         raise ValueError(f"--threads: {args.threads!r}; expected a positive integer")
+    judge = _judge(args, points)
     restart = resume and not (out / "checkpoints" / "last.pt").exists()
     resume = resume and not restart  # a run killed before its first checkpoint starts again
     torch.set_num_threads(args.threads)
@@ -239,7 +261,7 @@ def run(args) -> int:
         trained = _train_transport(config, points, generator, folder, resume, snapshots)
     save_torch(folder.path / "generator.pt", generator.state_dict())
     with folder.step("assess the generator"):
-        classifier = digits_classifier(folder.path / "classifier") if points.name == "digits" else None
+        classifier = digits_classifier(judge or folder.path / "classifier") if points.name == "digits" else None
         samples = generate(generator, points, assessment.N_SAMPLES)
         save_npy(folder.path / "samples.npy", samples.numpy())
         summary = {**trained, "data": points.name, "loss": config.loss, **assess(samples, points, classifier)}
@@ -248,6 +270,8 @@ def run(args) -> int:
     summary["figures"] = figures(folder, config, points, samples, snapshots, path)
     summary["wall_seconds"] = time.perf_counter() - start
     summary["threads"] = args.threads
+    if judge is not None:
+        summary["judge"] = str(judge.resolve())
     summary["data_description"] = points.description
     folder.write_summary(summary)
     _report(folder, summary)

@@ -44,13 +44,20 @@ def generate(generator: nn.Module, points: Points, n: int, *, seed: int = SAMPLE
 def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
     """The judge of generated digits: ``monge classify``'s convnet trained on real digits, as ``images -> scores``.
 
-    It is trained once into ``folder`` (a run folder of its own, about 99.5% test accuracy in
-    about 20 s), and read back from there when the folder already holds a finished run.
+    When ``folder`` holds a finished ``monge classify --data digits`` run of the convnet (any
+    settings, e.g. chapter 1's in ``monge tour``), that network is read back; otherwise the
+    default recipe (about 99.5% test accuracy in about 20 s) is trained into ``folder``, so that
+    several generators can share one judge.
 
     Returns
     -------
     callable
         Raw images ``(n, 64)`` or ``(n, 1, 8, 8)`` in grey levels [0, 16] -> scores ``(n, 10)``.
+
+    Raises
+    ------
+    ValueError
+        ``folder`` holds a finished run that is not a convnet trained on the digits.
     """
     from monge.data import load
 
@@ -58,13 +65,15 @@ def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) 
     from .supervised import fit
 
     folder = Path(folder)
-    data = load("digits", seed=0)
-    config = resolve(SupervisedConfig(data="digits", model="convnet", epochs=CLASSIFIER_EPOCHS, seed=seed), data)
     if (folder / "summary.json").is_file():
+        config = judge_settings(folder)
+        data = load("digits", seed=config.data_seed)
         model = build_model(config, data)
         state = torch.load(folder / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(state["modules"]["model"])
     else:
+        data = load("digits", seed=0)
+        config = resolve(SupervisedConfig(data="digits", model="convnet", epochs=CLASSIFIER_EPOCHS, seed=seed), data)
         state = torch.get_rng_state()  # fit() seeds torch: keep the caller's random stream as it was
         try:
             model = fit(config, folder, quiet=quiet, progress=False).model
@@ -78,6 +87,25 @@ def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) 
         return torch.cat([model(chunk) for chunk in x.split(2048)])
 
     return scores
+
+
+def judge_settings(folder: Path):
+    """The settings of a finished ``monge classify`` run in ``folder``, checked to be a convnet on the digits."""
+    import dataclasses
+
+    from .recipes import SupervisedConfig
+
+    try:
+        stored = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"judge: {folder} has no readable config.json ({error}); expected a finished monge "
+                         "classify run") from None
+    found = {k: stored.get(k) for k in ("command", "data", "model")} if isinstance(stored, dict) else stored
+    if found != {"command": "classify", "data": "digits", "model": "convnet"}:
+        raise ValueError(f"judge: {folder} holds {found}; expected a finished monge classify run with data digits and "
+                         "model convnet")
+    names = {f.name for f in dataclasses.fields(SupervisedConfig)}
+    return SupervisedConfig(**{k: stored[k] for k in names if k in stored})
 
 
 def assess(samples: torch.Tensor, points: Points, classifier: Callable | None = None) -> dict:
