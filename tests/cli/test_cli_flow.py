@@ -147,3 +147,27 @@ def test_bad_files(monge, tmp_path, content, words):
     assert code == 2 and len(err.strip().splitlines()) == 1 and all(word in err for word in words), err
     code, _, err = monge("flow", "--example", tmp_path / "missing.npy", "--out", tmp_path / "run")
     assert code == 2 and "missing.npy" in err
+
+
+def test_torchrun_two_processes_write_the_one_process_run(monge, tmp_path):
+    """``torchrun --nproc_per_node 2 -m monge flow``: the particles are sharded, the run folder is the same."""
+    import os
+    import subprocess
+    import sys
+
+    argv = ["--t", "1", "--dt", "0.05", "--frames", "3"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "monge", "flow", "--particles", "30", *argv, "--out", str(tmp_path / "two")],
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "shared by 2 processes" in done.stdout
+    code, _, err = monge("flow", "--n", "30", *argv, "--out", tmp_path / "one", "--quiet")
+    assert code == 0, err
+    two, one = read_json(tmp_path / "two" / "summary.json"), read_json(tmp_path / "one" / "summary.json")
+    assert two["processes"] == 2 and one["processes"] == 1
+    np.testing.assert_allclose(np.load(tmp_path / "two" / "particles.npy"), np.load(tmp_path / "one" / "particles.npy"),
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.load(tmp_path / "two" / "energy.npy"), np.load(tmp_path / "one" / "energy.npy"),
+                               rtol=1e-12)
+    assert two["energy_final"] == pytest.approx(one["energy_final"], rel=1e-12)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from monge.meanfield import diagnostics, flow as particle_flow
+from monge.meanfield import diagnostics, distributed, flow as particle_flow
 from monge.meanfield.flow import INTEGRATORS
 from monge.meanfield.grid import Grid, cfl_number, grid_flow, grid_wasserstein
 from monge.meanfield.network import SCALINGS
@@ -82,7 +82,8 @@ def register(subparsers) -> None:
     parser.add_argument("--example", default=default.example, metavar="NAME|FILE",
                         help=f"{' | '.join(problems.EXAMPLES)} | a .npy/.csv file of samples (x, f(x)) "
                              f"(default {default.example})")
-    parser.add_argument("--n", default=str(default.n), metavar="N", help=f"particles (default {default.n})")
+    parser.add_argument("--n", "--particles", dest="n", default=str(default.n), metavar="N",
+                        help=f"particles (default {default.n}; under torchrun write --particles: torchrun takes --n for its own)")
     parser.add_argument("--t", default=str(default.t), metavar="T", help=f"final time (default {default.t:g})")
     parser.add_argument("--dt", default=None, metavar="DT",
                         help="time step (default 0.01; 0.05 for relu-teacher); the first step for --method adaptive")
@@ -188,9 +189,29 @@ def resolve(args) -> FlowConfig:
 
 
 def run(args) -> int:
-    """Run ``monge flow`` from parsed arguments: check every input, then write the run folder."""
+    """Run ``monge flow`` from parsed arguments: check every input, then write the run folder.
+
+    Under ``torchrun --nproc_per_node K -m monge flow ...`` the K processes share the particles
+    (:mod:`monge.meanfield.distributed`: gloo on the CPU, nccl on GPUs) and compute the same flow as
+    one process; the first process writes the run folder, the others only compute.
+    """
     config = resolve(args)
     torch.set_num_threads(config.threads)
+    if distributed.init_from_env():
+        import torch.distributed as dist
+
+        try:
+            rank, size = dist.get_rank(), dist.get_world_size()
+            _run(args, config, rank, size)
+        finally:
+            dist.destroy_process_group()
+        return 0
+    _run(args, config, 0, 1)
+    return 0
+
+
+def _run(args, config: FlowConfig, rank: int, processes: int) -> None:
+    """The flow of one process among ``processes`` (rank 0 writes the run folder)."""
     problem = problems.build(config.example, config.n, config.seed, config.lam, config.scaling, config.unit,
                              config.bad_start)
     grid = rho = None
@@ -207,12 +228,17 @@ def run(args) -> int:
                              f"{number:.3g} > 0.5); take --dt <= {config.dt * 0.5 / number:.3g}, fewer --grid-cells, "
                              "or drop --no-substep")
     seed_everything(config.seed)
-    folder = Run.create(COMMAND, config, config.out, quiet=args.quiet)
-    simulate(folder, config, problem, grid, rho)
-    return 0
+    if rank == 0:
+        folder = Run.create(COMMAND, config, config.out, quiet=args.quiet)
+        if processes > 1:
+            folder.echo(f"the particles are shared by {processes} processes (torch.distributed)")
+        simulate(folder, config, problem, grid, rho, processes)
+    else:  # the same flow, sharded: no files, no output
+        particle_flow(problem.network, problem.energy, config.t, config.dt, method=config.method,
+                      snapshots=config.frames)
 
 
-def simulate(run: Run, config: FlowConfig, problem, grid: Grid | None = None, rho=None) -> dict:
+def simulate(run: Run, config: FlowConfig, problem, grid: Grid | None = None, rho=None, processes: int = 1) -> dict:
     """Run the particle flow (and the grid), write the files, figures and summary into ``run``; return the summary."""
     start = time.perf_counter()
     net, energy = problem.network, problem.energy
@@ -247,6 +273,7 @@ def simulate(run: Run, config: FlowConfig, problem, grid: Grid | None = None, rh
              columns=np.array(net.unit.names))
     figures = write_figures(run, problem, result, grid, grid_result)
     summary["seconds"] = time.perf_counter() - start
+    summary["processes"] = processes
     summary["figures"] = figures
     summary["files"] = ["config.json", "metrics.jsonl", "summary.json", "particles.npy", "energy.npy", "snapshots.npz",
                         *(["grid.npz"] if grid is not None else []), *figures]
