@@ -10,9 +10,11 @@ its particles move by :math:`d\xi_i/dt = -\nabla\psi_\mu(\xi_i)`.
 from . import diagnostics, distributed, examples
 from .energy import Energy
 from .flow import FlowDiverged, FlowResult, flow
+from .grid import Grid, GridResult, cfl_number, grid_flow, grid_wasserstein
 from .mixture import GaussianMixture
 from .network import ShallowNetwork
 from .units import GaussianBump, ReLUUnit, SigmoidUnit, TanhUnit, Unit
 
-__all__ = ["Energy", "FlowDiverged", "FlowResult", "GaussianBump", "GaussianMixture", "ReLUUnit", "ShallowNetwork",
-           "SigmoidUnit", "TanhUnit", "Unit", "diagnostics", "distributed", "examples", "flow"]
+__all__ = ["Energy", "FlowDiverged", "FlowResult", "GaussianBump", "GaussianMixture", "Grid", "GridResult", "ReLUUnit",
+           "ShallowNetwork", "SigmoidUnit", "TanhUnit", "Unit", "cfl_number", "diagnostics", "distributed", "examples",
+           "flow", "grid_flow", "grid_wasserstein"]
