@@ -12,14 +12,20 @@ comments). What changed, and why:
   modes, the small ones at the end tighten the samples onto them (with a constant rate the samples
   keep jittering around the modes, by more than their 3 standard deviations of 0.04);
 - ``mode="clip"``: the critic's scale :math:`K` does not matter to RMSprop, whose steps are
-  normalised, so clipping at 0.01 stays; the learning rate is raised as for ``"gp"``.
+  normalised, so clipping at 0.01 stays; the learning rate is raised as for ``"gp"``;
+- ``mode="gp"``: two time scales, the critic at 1e-3 and the generator at 2e-4, for 4000 steps: a
+  critic that keeps up with the generator points it at the modes it misses.
+
+Measured with these defaults (``monge generate --data gaussians8 --loss wgan-gp`` / ``--loss wgan``,
+seed 0, one thread, CPU seconds of training on a shared 2-core CPU): gp 8/8 modes, 66.0% of the
+samples within 3 std of a mode, W2 0.93 times its floor, 117 s; clip 8/8, 51.0%, 0.89, 95 s.
 
 Example
 -------
 >>> recipe = wgan_defaults("gaussians8", "gp")
 >>> generator, critic = recipe.networks((2,))
 >>> recipe.training.mode, recipe.training.steps, generator.latent
-('gp', 2000, 2)
+('gp', 4000, 2)
 """
 
 from __future__ import annotations
