@@ -78,6 +78,7 @@ def test_a_target_of_the_plane(monge, tmp_path):
     (["--lr", "0"], ["--lr", "positive"]),
     (["--starts", "0"], ["--starts", "0"]),
     (["--n-train", "x"], ["--n-train", "'x'"]),
+    (["--threads", "0"], ["--threads", "0", "positive integer"]),
 ])
 def test_bad_input_is_one_line(monge, tmp_path, monkeypatch, args, words):
     monkeypatch.chdir(tmp_path)

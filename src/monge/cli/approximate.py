@@ -13,6 +13,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
+import torch
+
 from monge.plots.approximation import plot_errors, plot_fits_1d, plot_fits_2d
 from monge.training.approximation import GRIDS, TRAIN, WIDTHS, ApproximationResult, approximate
 from monge.training.loop import DivergedError
@@ -58,6 +60,8 @@ def register(subparsers) -> None:
                              f"training error (default {default.starts})")
     parser.add_argument("--n-train", default=None, metavar="N",
                         help="training points (default 4096 on the line, 16384 in the plane)")
+    parser.add_argument("--threads", default="1", metavar="N",
+                        help="CPU threads of torch (default 1: the fastest for these small networks)")
     parser.set_defaults(func=run)
 
 
@@ -109,6 +113,7 @@ def run(args) -> int:
                                steps=_integer(args.steps, "--steps"), lr=_learning_rate(args.lr),
                                starts=_integer(args.starts, "--starts"), n_train=n_train,
                                n_grid=GRIDS[target.dim], seed=args.seed, out=args.out)
+    torch.set_num_threads(_integer(args.threads, "--threads"))
     seed_everything(config.seed)
     folder = Run.create("approximate", config, config.out, quiet=args.quiet)
     sweep(folder, config)
