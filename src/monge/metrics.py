@@ -173,6 +173,17 @@ def w2_floor(train, test, *, n: int = 2000, seed: int = 0) -> float:
     Two finite samples of the same law are not at distance 0: a generator that reproduced the data
     law perfectly would score about this, so ``w2_test / w2_floor`` near 1 is as good as it gets.
     :math:`n = \min(` ``n``, the training points, the held-out points :math:`)`.
+
+    Parameters
+    ----------
+    train : (N, d) or (N, *shape) Tensor or ndarray, the training data
+    test : (M, d) or (M, *shape), held-out data, in the same units
+    n : int, at most this many of each (2000)
+    seed : int, of the subsets
+
+    Returns
+    -------
+    float
     """
     return _w2(train, test, n, seed, ("train", "test"))
 
@@ -307,6 +318,14 @@ def mean_confidence(scores) -> float:
 
     Near 1 when the classifier recognises the images without doubt; blurred or mixed images (half
     a 3, half an 8) score lower.
+
+    Parameters
+    ----------
+    scores : (n, K) Tensor or ndarray, a classifier's scores :math:`f(x_i)` (logits)
+
+    Returns
+    -------
+    float in [1/K, 1]
     """
     scores = _as_tensor(scores, "scores")
     if scores.dim() != 2 or len(scores) == 0:

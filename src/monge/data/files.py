@@ -103,7 +103,18 @@ def _numeric(array: np.ndarray, what: str, path: Path) -> np.ndarray:
 
 
 def check_labels(y: np.ndarray, source: str, n_classes: int | None = None) -> np.ndarray:
-    """Labels as int64 class indices ``0..K-1``; ``ValueError`` naming the first bad one otherwise."""
+    """Labels ``y`` as int64 class indices ``0..K-1``; ``ValueError`` naming the first bad one otherwise.
+
+    Parameters
+    ----------
+    y : (n,) array of numbers, which must be integers 0, 1, ..., K-1
+    source : str, the file they came from (for the error message)
+    n_classes : int, optional; the labels must then be below it
+
+    Returns
+    -------
+    (n,) int64 array
+    """
     y = np.asarray(y, dtype=np.float64)
     bad = ~np.isfinite(y) | (y != np.round(y))
     if bad.any():

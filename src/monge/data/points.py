@@ -139,6 +139,17 @@ def load_points(name: str, *, seed: int = 0, n_train: int | None = None, n_test:
 def from_array(name: str, array, *, seed: int = 0, test_fraction: float = TEST_FRACTION) -> Points:
     """The user's points ``(n, d)``, split at random (seeded) into training and held-out samples.
 
+    Parameters
+    ----------
+    name : str, where the points come from (a file name), for messages and the description
+    array : (n, d) array-like of finite numbers, n >= 4
+    seed : int >= 0, the random split
+    test_fraction : float in (0, 1), the share held out (at least one point)
+
+    Returns
+    -------
+    Points, float32, without modes or scale
+
     Raises
     ------
     ValueError

@@ -53,6 +53,17 @@ def moons(n: int = 1000, *, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarr
 
     Class 0: :math:`(\cos t, \sin t)`; class 1: :math:`(1 - \cos t, 1/2 - \sin t)`, with
     :math:`t \sim U(0, \pi)`, plus Gaussian noise of standard deviation ``noise``.
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, the class, 0 or 1
     """
     _check(n, noise, "moons")
     rng = np.random.default_rng(seed)
@@ -70,6 +81,17 @@ def circles(n: int = 1000, *, noise: float = 0.1, seed: int = 0) -> tuple[np.nda
     :math:`r \sim U(3.5, 5)` (class 1), then moved by Gaussian noise of standard deviation
     ``5 * noise``; as in Playground, the label is then that of the moved point,
     :math:`y = 1` when :math:`|x| > 2.5`, so that the classes stay separable.
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, 1 outside the radius 2.5, else 0
     """
     _check(n, noise, "circles")
     rng = np.random.default_rng(seed)
@@ -86,6 +108,17 @@ def xor(n: int = 1000, *, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray
     Coordinates are uniform in :math:`[-5, 5]`, pushed 0.3 away from the axes, then moved by
     Gaussian noise of standard deviation ``5 * noise``; the label is that of the moved point, as in
     Playground.
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, 1 where the signs agree, else 0
     """
     _check(n, noise, "xor")
     rng = np.random.default_rng(seed)
@@ -102,6 +135,18 @@ def blobs(n: int = 1000, *, noise: float = 0.1, n_classes: int = 2, seed: int = 
     :math:`2\sqrt{2}`, :math:`m_c = 2\sqrt{2}(\cos\theta_c, \sin\theta_c)`,
     :math:`\theta_c = \pi/4 + 2\pi c/K` (for two classes, :math:`(2, 2)` and :math:`(-2, -2)`), and
     :math:`\sigma = 0.5 + 3.5\,\mathrm{noise}`.
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    n_classes : int >= 2, the number of blobs
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, the class ``0..n_classes-1``
     """
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
         raise ValueError(f"n_classes: {n_classes!r}; expected an integer >= 2")
@@ -119,6 +164,17 @@ def spiral(n: int = 1000, *, noise: float = 0.03, seed: int = 0) -> tuple[np.nda
     A point of class :math:`c` at fraction :math:`s \sim U(0, 1)` along its arm is
     :math:`r (\sin t, \cos t)` with :math:`r = 5 s`, :math:`t = 3.5 \pi s + c \pi`, plus Gaussian
     noise of standard deviation ``noise`` (in units of the arm's radius 5: ``5 * noise``).
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, the arm, 0 or 1
     """
     _check(n, noise, "spiral")
     rng = np.random.default_rng(seed)
@@ -184,6 +240,17 @@ def gaussians8(n: int = 1000, *, noise: float = 0.02, seed: int = 0) -> tuple[np
     :math:`x = (m_k + \sigma\,\xi) / 1.414` with :math:`m_k = 2(\cos\frac{k\pi}{4}, \sin\frac{k\pi}{4})`,
     :math:`k` uniform in :math:`0..7`, :math:`\xi \sim \mathcal N(0, I_2)`, :math:`\sigma` = ``noise``
     (0.02): modes of radius :math:`2 / 1.414`, standard deviation :math:`0.02 / 1.414`. ``y = k``.
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, the mode ``k``
     """
     _check(n, noise, "gaussians8", least=1)
     return _mixture(_gaussians8_centres(), noise / SQRT2, n, seed)
@@ -194,6 +261,17 @@ def gaussians25(n: int = 1000, *, noise: float = 0.05, seed: int = 0) -> tuple[n
 
     :math:`x = ((2i, 2j) + \sigma\,\xi) / 2.828` for :math:`i, j \in \{-2, \dots, 2\}` uniform,
     :math:`\sigma` = ``noise`` (0.05). ``y = 5 (i + 2) + (j + 2)``.
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, the mode
     """
     _check(n, noise, "gaussians25", least=1)
     return _mixture(_gaussians25_centres(), noise / (2 * SQRT2), n, seed)
@@ -212,6 +290,17 @@ def swissroll(n: int = 1000, *, noise: float = 0.25, seed: int = 0) -> tuple[np.
     :math:`x = \big((t \cos t, t \sin t) + \sigma\,\xi\big) / 7.5` with
     :math:`t = \tfrac{3\pi}{2}(1 + 2u)`, :math:`u \sim U(0, 1)`, :math:`\sigma` = ``noise`` (0.25).
     ``y``: which of 10 equal pieces of :math:`t` the point comes from.
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, the piece ``0..9``
     """
     _check(n, noise, "swissroll", least=1)
     rng = np.random.default_rng(seed)
@@ -229,6 +318,17 @@ def circle(n: int = 1000, *, noise: float = 0.05, seed: int = 0) -> tuple[np.nda
     r"""The unit circle: :math:`x = (\cos\theta, \sin\theta) + \sigma\,\xi`, :math:`\theta \sim U(0, 2\pi)`.
 
     :math:`\sigma` = ``noise`` (0.05). ``y``: which of 8 equal arcs :math:`\theta` falls in.
+
+    Parameters
+    ----------
+    n : int, the number of points
+    noise : float >= 0, as above (default: the toy's own)
+    seed : int, of NumPy's random generator (the same seed, the same points)
+
+    Returns
+    -------
+    x : (n, 2) float64 array, the points
+    y : (n,) int64 array, the arc ``0..7``
     """
     _check(n, noise, "circle", least=1)
     rng = np.random.default_rng(seed)

@@ -109,22 +109,37 @@ class Grid:
         return int(np.prod(self.shape))
 
     def axes(self, dtype=torch.float64, device=None) -> list[torch.Tensor]:
-        """The cell centres along each axis, ``shape[d]`` values each."""
+        r"""The cell centres along each axis, :math:`\mathrm{low}_d + (k + 1/2) h_d`, ``shape[d]`` values each.
+
+        Parameters
+        ----------
+        dtype, device : of the returned tensors (float64 on the CPU by default)
+        """
         return [a + (torch.arange(n, dtype=dtype, device=device) + 0.5) * h
                 for a, n, h in zip(self.low, self.shape, self.h)]
 
     def edges(self, dtype=torch.float64, device=None) -> list[torch.Tensor]:
-        """The cell faces along each axis, ``shape[d] + 1`` values each (``low`` to ``high``)."""
+        r"""The cell faces along each axis, :math:`\mathrm{low}_d + k h_d`, ``shape[d] + 1`` values each.
+
+        Parameters
+        ----------
+        dtype, device : of the returned tensors (float64 on the CPU by default)
+        """
         return [torch.linspace(a, b, n + 1, dtype=dtype, device=device)
                 for a, b, n in zip(self.low, self.high, self.shape)]
 
     def centres(self, dtype=torch.float64, device=None) -> torch.Tensor:
-        """All cell centres, ``(K, p)`` with ``K = prod(shape)``, in C order (last axis fastest)."""
+        """All cell centres, ``(K, p)`` with ``K = prod(shape)``, in C order (last axis fastest).
+
+        Parameters
+        ----------
+        dtype, device : of the returned tensor (float64 on the CPU by default)
+        """
         mesh = torch.meshgrid(*self.axes(dtype, device), indexing="ij")
         return torch.stack([m.reshape(-1) for m in mesh], dim=1)
 
     def weights(self, rho: torch.Tensor) -> torch.Tensor:
-        r"""The cell masses :math:`w_k = \rho_k h^p`, flattened to ``(K,)`` in the order of :meth:`centres`."""
+        r"""The cell masses :math:`w_k = \rho_k h^p` of a density ``rho``, ``(K,)`` in the order of :meth:`centres`."""
         return rho.reshape(-1) * self.volume
 
     def product_law(self, cdfs: Sequence[Callable], dtype=torch.float64, device=None) -> torch.Tensor:

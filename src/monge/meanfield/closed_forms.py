@@ -44,7 +44,16 @@ _SYMMETRIC_MIN = 256
 
 
 class BumpMixture:
-    """Gaussian bumps of variance ``s`` against a :class:`GaussianMixture` target on R^d."""
+    r"""Gaussian bumps of variance ``s`` against a :class:`GaussianMixture` target on R^d, in closed form.
+
+    Every integral of the energy is a Gaussian one:
+    :math:`\int \mathcal N(x; y, s) \mathcal N(x; y', s') dx = \mathcal N(y; y', s + s')`.
+
+    Parameters
+    ----------
+    unit : GaussianBump, the network's unit (its variance :math:`s`)
+    target : GaussianMixture, :math:`f = \sum_j c_j \mathcal N(\cdot; y_j, s_j)`, on the unit's R^d
+    """
 
     def __init__(self, unit: GaussianBump, target: GaussianMixture):
         if target.d != unit.d:
@@ -62,7 +71,7 @@ class BumpMixture:
         return g, w @ centres - theta * w.sum(1, keepdim=True)
 
     def kernel(self, theta, centres, coef, symmetric: bool = False):
-        r""":math:`\sum_j c_j \mathcal N(\theta; y_j, 2s)` and gradient, factorised where it is safe:
+        r""":math:`g_k = \sum_j c_j \mathcal N(\theta_k; y_j, 2s)` and its gradient, factorised where it is safe:
 
         .. math:: e^{-|y - y'|^2 / 4s} = e^{-|y|^2 / 4s}\, e^{-|y'|^2 / 4s}\, e^{y \cdot y' / 2s},
 
@@ -71,6 +80,18 @@ class BumpMixture:
         :math:`\max |y|^2 / 2s` could overflow the dtype. With ``symmetric`` (``centres`` is
         ``theta``), the symmetric ``exp`` is evaluated in three of its four blocks (N = 800: 1.08 ms
         instead of 1.28 ms).
+
+        Parameters
+        ----------
+        theta : (K, d) Tensor, the points :math:`\theta_k` (bump centres)
+        centres : (J, d) Tensor, the bump centres :math:`y_j`
+        coef : (J,) Tensor, their coefficients :math:`c_j`
+        symmetric : bool, whether ``centres`` is ``theta`` itself
+
+        Returns
+        -------
+        g : (K,) Tensor
+        grad : (K, d) Tensor, :math:`\sum_j c_j \mathcal N(\theta_k; y_j, 2s)\, (y_j - \theta_k) / 2s`
         """
         var = 2 * self.s
         shift = 0.5 * (torch.minimum(theta.amin(0), centres.amin(0)) + torch.maximum(theta.amax(0), centres.amax(0)))
@@ -90,6 +111,18 @@ class BumpMixture:
         return g, (left[:, None] * z[:, 1:] - u * g[:, None]) / var
 
     def target_cross(self, theta):
+        r"""The overlap of each bump with the target, and its gradient in :math:`\theta_k`.
+
+        .. math:: \int \mathcal N(x; \theta_k, s) f(x)\, dx = \sum_j c_j \mathcal N(\theta_k; y_j, s + s_j)
+
+        Parameters
+        ----------
+        theta : (K, d) Tensor, bump centres :math:`\theta_k`
+
+        Returns
+        -------
+        (K,) Tensor and its gradient in :math:`\theta_k`, ``(K, d)``
+        """
         key = (theta.dtype, theta.device)
         if key not in self._tensors:
             c, y, s = self.target.tensors(theta)
@@ -110,7 +143,19 @@ def _symmetric_product(a: torch.Tensor, u: torch.Tensor, factor: torch.Tensor) -
 
 
 class ArcCosine:
-    """Bias-free ReLU units under the standard normal input law, against a bias-free ReLU teacher."""
+    r"""Bias-free ReLU units under the standard normal input law, against a bias-free ReLU teacher.
+
+    The arc-cosine kernel of Cho & Saul (2009): for :math:`x \sim \mathcal N(0, I_d)` and the angle
+    :math:`\phi` between :math:`u` and :math:`v`,
+
+    .. math:: \mathbb E\, \max(u \cdot x, 0) \max(v \cdot x, 0)
+              = \frac{|u| |v|}{2\pi} \big(\sin\phi + (\pi - \phi) \cos\phi\big).
+
+    Parameters
+    ----------
+    unit : ReLUUnit, bias-free (the student's unit)
+    teacher : ShallowNetwork of bias-free ReLU units, the target :math:`f`
+    """
 
     def __init__(self, unit: ReLUUnit, teacher: ShallowNetwork):
         self.teacher = teacher
@@ -120,6 +165,23 @@ class ArcCosine:
 
     @staticmethod
     def kernel(theta, centres, coef, symmetric: bool = False):
+        r"""The kernel sums :math:`g_k` and their gradients in :math:`\theta_k`.
+
+        .. math:: g_k = \sum_j c_j\, \mathbb E \max(\theta_k \cdot x, 0) \max(v_j \cdot x, 0)
+
+        Parameters
+        ----------
+        theta : (K, d) Tensor, the directions :math:`\theta_k`
+        centres : (J, d) Tensor, the directions :math:`v_j`
+        coef : (J,) Tensor, the coefficients :math:`c_j`
+        symmetric : bool, unused (the signature of :meth:`BumpMixture.kernel`)
+
+        Returns
+        -------
+        g : (K,) Tensor
+        grad : (K, d) Tensor
+            :math:`\frac{1}{2\pi} \sum_j c_j ((\pi - \phi_{kj}) v_j + |v_j| \sin\phi_{kj}\, \theta_k / |\theta_k|)`
+        """
         dot = theta @ centres.T
         nu = (theta * theta).sum(1, keepdim=True)
         nv = (centres * centres).sum(1)
@@ -130,6 +192,12 @@ class ArcCosine:
         return g, grad
 
     def target_cross(self, theta):
+        r"""The overlap with the teacher, :math:`\mathbb E \max(\theta_k \cdot x, 0) f(x)`, and its gradient.
+
+        Parameters
+        ----------
+        theta : (K, d) Tensor, the directions :math:`\theta_k`
+        """
         return self.kernel(theta, self._v64.to(theta), self._b64.to(theta))
 
 

@@ -29,7 +29,14 @@ def dissipation_error(result: FlowResult) -> float:
 
 
 def parameter_grid(bounds, n: int | tuple[int, ...], like: torch.Tensor | None = None) -> torch.Tensor:
-    """A regular grid of parameters, ``(n^p, p)``, over ``bounds = [(lo, hi), ...]`` (one per parameter)."""
+    """A regular grid of parameters, ``(n^p, p)``, over ``bounds = [(lo, hi), ...]`` (one per parameter).
+
+    Parameters
+    ----------
+    bounds : sequence of p pairs ``(lo, hi)``, both ends included
+    n : int, or one int per parameter: points per axis
+    like : Tensor, optional; the grid takes its dtype and device (default float64 on the CPU)
+    """
     bounds = [tuple(map(float, pair)) for pair in bounds]
     sizes = (int(n),) * len(bounds) if np.isscalar(n) else tuple(int(k) for k in n)
     if len(sizes) != len(bounds) or min(sizes) < 1:
@@ -46,6 +53,16 @@ def optimality_gap_bound(network: ShallowNetwork, energy: Energy, grid: torch.Te
     :math:`F(\nu) \ge F(\mu) + \int \psi_\mu\, d(\nu - \mu)`; the minimum is taken over ``grid``
     (``(G, p)`` points, e.g. :func:`parameter_grid`) and the particles: :math:`F^*` is then the
     minimum over measures supported there.
+
+    Parameters
+    ----------
+    network : ShallowNetwork, the measure :math:`\mu` (not sharded)
+    energy : Energy, :math:`F`
+    grid : (G, p) Tensor, candidate neurons :math:`\xi` for the minimum of :math:`\psi_\mu`
+
+    Returns
+    -------
+    float, an upper bound on :math:`F(\mu) - F^*`
     """
     if network.group is not None:
         raise ValueError("network: a sharded network; gather it first (monge.meanfield.distributed.gather)")
@@ -57,8 +74,18 @@ def optimality_gap_bound(network: ShallowNetwork, energy: Energy, grid: torch.Te
 
 
 def w2(first: ShallowNetwork, second: ShallowNetwork, method: str = "exact", **options) -> float:
-    r""":math:`W_2` between the particle measures :math:`\sum_i a_i \delta_{\xi_i}` of two networks
-    (:func:`monge.transport.wasserstein` with their masses)."""
+    r""":math:`W_2` between the particle measures :math:`\sum_i a_i \delta_{\xi_i}` of two networks.
+
+    .. math:: W_2(\mu, \nu)^2 = \min_{P \in U(a, b)} \sum_{ij} P_{ij} |\xi_i - \xi'_j|^2
+
+    (:func:`monge.transport.wasserstein` with their masses).
+
+    Parameters
+    ----------
+    first, second : ShallowNetwork, not sharded, with units of the same parameter count p
+    method : ``"exact"``, ``"sinkhorn"`` or ``"sliced"``, as :func:`monge.transport.wasserstein`
+    **options : passed on to :func:`monge.transport.wasserstein`
+    """
     from monge.transport import wasserstein
 
     for name, net in (("first", first), ("second", second)):
@@ -74,8 +101,17 @@ def w2(first: ShallowNetwork, second: ShallowNetwork, method: str = "exact", **o
 
 @dataclass
 class Sweep:
-    """Energies at time ``t`` for several N: mean and standard error over seeds, excess over the
-    reference (mean energy of ``n_ref`` particles), and the fitted log-log slope of the excess."""
+    r"""Energies at time ``t`` for several N: mean and standard error over seeds, excess over the reference.
+
+    Attributes
+    ----------
+    ns : (K,) int array, the numbers of particles N, increasing
+    energy : (K,) array, the mean over seeds of :math:`F(\mu_N(t))`
+    stderr : (K,) array, its standard error over seeds
+    reference : float, the mean energy of ``n_ref`` particles, standing for :math:`F(\mu(t))`
+    excess : (K,) array, ``energy - reference``
+    slope : float, the fitted log-log slope of the positive excesses against N (NaN below two)
+    """
 
     ns: np.ndarray
     energy: np.ndarray
@@ -89,7 +125,18 @@ def sweep_n(build: Callable[[int, int], tuple[ShallowNetwork, Energy]], ns, t_en
             seeds=range(4), method: str = "euler", n_ref: int | None = None) -> Sweep:
     r"""Energy at ``t_end`` against N: the excess :math:`E F(\mu_N(t)) - F(\mu(t))` falls like :math:`1/N`.
 
-    ``build(n, seed) -> (network, energy)`` (e.g. :func:`.examples.rbf`).
+    Parameters
+    ----------
+    build : callable ``(n, seed) -> (network, energy)`` (e.g. :func:`.examples.rbf`)
+    ns : iterable of int >= 1, at least two sizes N
+    t_end, dt : float, the time and step of each :func:`~.flow.flow`
+    seeds : iterable of int, the seeds averaged over (default 0..3)
+    method : the integrator of :func:`~.flow.flow`
+    n_ref : int, optional; the size of the reference run (default 8 times the largest N)
+
+    Returns
+    -------
+    Sweep
     """
     ns = np.array(sorted({int(n) for n in ns}))
     seeds = list(seeds)

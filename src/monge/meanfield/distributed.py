@@ -43,6 +43,20 @@ def init_from_env(backend: str | None = None) -> bool:
 def shard(network: ShallowNetwork, group=None) -> ShallowNetwork:
     """This process's contiguous slice of the particles (``torch.tensor_split`` order), masses kept global.
 
+    Parameters
+    ----------
+    network : ShallowNetwork, all the particles (the same on every process)
+    group : process group, optional (default: the world)
+
+    Returns
+    -------
+    ShallowNetwork, this process's particles, with ``group`` set
+
+    Raises
+    ------
+    ValueError
+        ``torch.distributed`` is not initialised with more than one process, or fewer particles than processes.
+
     Examples
     --------
     In each of K processes (``torchrun --nproc_per_node K``, after ``dist.init_process_group``)::
@@ -77,7 +91,10 @@ def gather(network: ShallowNetwork) -> ShallowNetwork:
 
 
 def gather_rows(tensor: torch.Tensor, group) -> torch.Tensor:
-    """Concatenate the processes' tensors along the first axis, in rank order (sizes may differ by one)."""
+    """Concatenate the processes' ``tensor`` s along the first axis, in rank order, on every process of ``group``.
+
+    Sizes along the first axis may differ from process to process (by one, after :func:`shard`).
+    """
     dist = _dist()
     size = dist.get_world_size(group)
     counts = [torch.zeros((), dtype=torch.long, device=tensor.device) for _ in range(size)]
@@ -94,7 +111,7 @@ all_gather_rows = gather_rows
 
 
 def all_reduce_sum(tensor: torch.Tensor, group) -> torch.Tensor:
-    """The sum over processes (a new tensor)."""
+    """The sum of ``tensor`` over the processes of ``group`` (a new tensor, on every process)."""
     out = tensor.clone()
     _dist().all_reduce(out, op=_dist().ReduceOp.SUM, group=group)
     return out

@@ -96,7 +96,16 @@ class Energy:
     # -- public API ---------------------------------------------------------------------------
 
     def value(self, network: ShallowNetwork) -> float:
-        r""":math:`F(\mu) = \frac12 \int_D (f - f_\mu)^2 dx + \sum_i a_i \frac\lambda2 |\xi_i|^2`."""
+        r"""The energy :math:`F(\mu) = \frac12 \int_D (f - f_\mu)^2 dx + \sum_i a_i \frac\lambda2 |\xi_i|^2`.
+
+        Parameters
+        ----------
+        network : the measure :math:`\mu = \sum_i a_i \delta_{\xi_i}` (a :class:`ShallowNetwork`)
+
+        Returns
+        -------
+        float
+        """
         self._check(network)
         with torch.no_grad():
             if self._closed is None:
@@ -118,12 +127,19 @@ class Energy:
         return self._psi(network, xi)[0]
 
     def gradient(self, network: ShallowNetwork, xi) -> torch.Tensor:
-        r""":math:`\nabla_\xi \psi_\mu(\xi_k)`, ``(K, p)``: with :math:`\xi = (\omega, \theta)`,
+        r"""The gradient :math:`\nabla_\xi \psi_\mu(\xi_k)` of the first variation, ``(K, p)``.
+
+        With :math:`\xi = (\omega, \theta)` and :math:`r = f_\mu - f`,
 
         .. math:: \partial_\omega \psi = \alpha \int_D h(\theta, x) r(x)\, dx + \lambda\omega, \quad
-                  \nabla_\theta \psi = \alpha\omega \int_D \nabla_\theta h(\theta, x) r(x)\, dx + \lambda\theta,
+                  \nabla_\theta \psi = \alpha\omega \int_D \nabla_\theta h(\theta, x) r(x)\, dx + \lambda\theta.
 
-        :math:`r = f_\mu - f`.
+        The particles move along :math:`-\nabla_\xi \psi_\mu` (:func:`~monge.meanfield.flow`).
+
+        Parameters
+        ----------
+        network : the measure :math:`\mu` (a :class:`ShallowNetwork`)
+        xi : (K, p) Tensor, any points of the parameter space
         """
         return self._psi(network, xi)[1]
 

@@ -24,6 +24,16 @@ def rbf(n: int = 200, seed: int = 0, bad_start: bool = False, lam: float = 0.0, 
     mode). Their run: N = 200, Euler with dt = 1e-2 to t = 30; the energy falls below 1e-3 (about
     1.5e-2 from the bad start).
 
+    Parameters
+    ----------
+    n : int >= 1, the number of bumps N
+    seed : int, of the initial particles
+    bad_start : bool, start every bump near :math:`y = -2`
+    lam : float >= 0, the weight :math:`\lambda` of the potential :math:`V(\xi) = \frac\lambda2 |\xi|^2`
+    scaling : ``"mean-field"`` (output weights :math:`1/N`) or ``"lazy"`` (:math:`1/\sqrt N`), see
+        :class:`ShallowNetwork`
+    dtype : torch.dtype of the particles (float64 by default)
+
     Returns
     -------
     (network, energy) : the initial :class:`ShallowNetwork` (particles ``(n, 2)``, columns ``(c, y)``)
@@ -60,6 +70,16 @@ def relu_teacher(n: int = 200, seed: int = 0, d: int = 2, teacher: int = 3, lam:
     that dies shrinks to the origin as a whole instead of chattering at :math:`\theta = 0`, where
     the kernel's gradient jumps. The energy is in closed form (the arc-cosine
     kernel of Cho & Saul, 2009): the flow needs no quadrature, one ``N x N`` kernel per step.
+
+    Parameters
+    ----------
+    n : int >= 1, the number of student neurons N
+    seed : int, of the student's initial neurons (and of the teacher's directions when ``d != 2``)
+    d : int >= 1, the input dimension
+    teacher : int >= 1, the teacher's number of neurons K
+    lam : float >= 0, the weight :math:`\lambda` of the potential :math:`V(\xi) = \frac\lambda2 |\xi|^2`
+    scaling : ``"mean-field"`` or ``"lazy"``, see :class:`ShallowNetwork`
+    dtype : torch.dtype of the particles (float64 by default)
 
     Returns
     -------

@@ -199,6 +199,18 @@ def cfl_number(rho, grid: Grid, energy, dt: float) -> float:
     r"""The CFL number :math:`\Delta t \sum_d \max |v_d| / h_d` of one step ``dt`` from the density ``rho``.
 
     :func:`grid_flow` keeps it at most ``cfl`` (1/2); a caller can check a ``dt`` before a run.
+    :math:`v = -\nabla \psi_\rho` is the velocity on the faces of the cells of width :math:`h_d`.
+
+    Parameters
+    ----------
+    rho : Tensor of ``grid.shape``, the density
+    grid : Grid
+    energy : Energy, whose unit has ``grid.dim`` parameters
+    dt : float > 0, the step
+
+    Returns
+    -------
+    float
     """
     rho = torch.as_tensor(rho)
     speed = _field(grid, energy, rho)(rho)[4]

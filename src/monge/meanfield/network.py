@@ -85,7 +85,12 @@ class ShallowNetwork:
         return new
 
     def f(self, x) -> torch.Tensor:
-        r""":math:`f_\mu(x_m) = \alpha \sum_i a_i \Phi(\xi_i, x_m)`, ``(M,)`` (summed over shards)."""
+        r"""The network's output :math:`f_\mu(x_m) = \alpha \sum_i a_i \Phi(\xi_i, x_m)`, ``(M,)`` (summed over shards).
+
+        Parameters
+        ----------
+        x : (M, d) Tensor or array-like, inputs (``(M,)`` for ``d = 1``); the result has the particles' dtype
+        """
         x = _checks.points(x, self.unit.d, like=self.particles)
         coef = self.weights * self.particles[:, 0]
         theta = self.particles[:, 1:]

@@ -24,7 +24,14 @@ QMC_POINTS = 4096
 
 @dataclass
 class Quadrature:
-    """Points ``(M, d)`` and weights ``(M,)`` (float64, CPU); ``kind`` says which rule."""
+    r"""A quadrature rule :math:`\int g\, dx \approx \sum_m w_m g(x_m)`: points, weights and the rule's name.
+
+    Attributes
+    ----------
+    points : (M, d) Tensor, float64 on the CPU, the nodes :math:`x_m`
+    weights : (M,) Tensor, float64 on the CPU, the weights :math:`w_m`
+    kind : str, which rule (``"gauss-legendre"``, ``"sobol"``, ``"gauss-hermite"``, ``"samples"``, ...)
+    """
 
     points: torch.Tensor
     weights: torch.Tensor
@@ -40,6 +47,7 @@ class Quadrature:
 
     @property
     def d(self) -> int:
+        """The dimension d of the points."""
         return self.points.shape[1]
 
     def __len__(self) -> int:
@@ -63,15 +71,32 @@ def gauss_legendre(box, n: int) -> Quadrature:
 
 
 def sobol(box, n: int, seed: int = 0) -> Quadrature:
-    r"""Scrambled Sobol points on ``box``, weights :math:`|D|/M` (quasi-Monte Carlo)."""
+    r"""Scrambled Sobol points on ``box``, weights :math:`|D|/M` (quasi-Monte Carlo).
+
+    Parameters
+    ----------
+    box : sequence of d intervals ``(a, b)``, the domain :math:`D`
+    n : int, the number of points M, rounded up to a power of two
+    seed : int, of the scrambling
+    """
     lo, hi = np.array(box, dtype=np.float64).T
     u = qmc.Sobol(len(box), scramble=True, seed=seed).random(_power_of_two(n))
     return Quadrature(lo + u * (hi - lo), np.full(len(u), np.prod(hi - lo) / len(u)), "sobol")
 
 
 def gaussian(d: int, n: int | None = None, seed: int = 0) -> Quadrature:
-    r"""The standard normal measure on :math:`\mathbb R^d`: Gauss-Hermite in 1-2 dimensions (``n`` per
-    dimension), scrambled Sobol points mapped by the normal quantile beyond (weights :math:`1/M`)."""
+    r"""A rule for the standard normal measure on :math:`\mathbb R^d`: :math:`\int g\, d\mathcal N(0, I_d)`.
+
+    Gauss-Hermite in 1-2 dimensions, scrambled Sobol points mapped by the normal quantile beyond
+    (weights :math:`1/M`).
+
+    Parameters
+    ----------
+    d : int, the dimension
+    n : int, optional; points per dimension for Gauss-Hermite (default 64), total points beyond
+        (rounded up to a power of two; default 4096)
+    seed : int, of the scrambling (d > 2)
+    """
     if d <= 2:
         nodes, weights = np.polynomial.hermite_e.hermegauss(int(n or 64))
         weights = weights / math.sqrt(2 * math.pi)
@@ -84,14 +109,14 @@ def gaussian(d: int, n: int | None = None, seed: int = 0) -> Quadrature:
 
 
 def samples(x) -> Quadrature:
-    r"""Training samples: :math:`\int g\, dx \approx \frac1M \sum_m g(x_m)`."""
+    r"""The rule of training samples ``x`` ``(M, d)``: :math:`\int g\, dx \approx \frac1M \sum_m g(x_m)`."""
     x = torch.as_tensor(x).detach().to("cpu", torch.float64)
     x = x[:, None] if x.ndim == 1 else x
     return Quadrature(x, torch.full((x.shape[0],), 1.0 / x.shape[0], dtype=torch.float64), "samples")
 
 
 def box_of(domain, d: int) -> list[tuple[float, float]] | None:
-    """``(a, b)`` (the cube) or ``[(a1, b1), ...]`` as a list of ``d`` finite intervals; None if not a box."""
+    """A ``domain`` ``(a, b)`` (the cube) or ``[(a1, b1), ...]`` as ``d`` finite intervals; None if not a box."""
     if not isinstance(domain, (tuple, list)) or isinstance(domain, str):
         return None
     if len(domain) == 2 and all(isinstance(v, (int, float)) for v in domain):
@@ -110,7 +135,7 @@ def box_of(domain, d: int) -> list[tuple[float, float]] | None:
 
 
 def rule(domain, d: int, quadrature=None) -> Quadrature:
-    """The quadrature for ``domain`` (see :class:`~.energy.Energy`); ``quadrature`` a size or a rule."""
+    """The quadrature for ``domain`` in dimension ``d`` (:class:`~.energy.Energy`); ``quadrature``: a size or a rule."""
     if isinstance(quadrature, Quadrature):
         if quadrature.d != d:
             raise ValueError(f"quadrature: points of dimension {quadrature.d}, but the unit's inputs have d={d}")

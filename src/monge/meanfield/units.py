@@ -38,11 +38,26 @@ class Unit(ABC):
 
         With ``inplace=True`` the buffer ``h`` may be overwritten; with ``out``, the result is added
         to ``out`` inside the matrix product and ``out`` returned (the energy's hot path).
+
+        Parameters
+        ----------
+        theta : (N, p - 1) Tensor, the feature parameters :math:`\\theta_n`
+        x : (M, d) Tensor, inputs
+        h : (N, M) Tensor, ``self.h(theta, x)``
+        g : (M,) Tensor, the weights :math:`g_m` (e.g. quadrature weights times residuals)
+        inplace : bool, whether ``h`` may be overwritten
+        out : (N, p - 1) Tensor, optional, accumulated into
         """
 
     @abstractmethod
     def h_grad(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """:math:`\\nabla_\\theta h(\\theta_n, x_m)`, ``(N, M, p - 1)`` (small problems and tests)."""
+        """:math:`\\nabla_\\theta h(\\theta_n, x_m)`, ``(N, M, p - 1)`` (small problems and tests).
+
+        Parameters
+        ----------
+        theta : (N, p - 1) Tensor, the feature parameters :math:`\\theta_n`
+        x : (M, d) Tensor, inputs :math:`x_m`
+        """
 
     def values(self, xi: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """:math:`\\Phi(\\xi_n, x_m) = \\omega_n h(\\theta_n, x_m)`, ``(N, M)``.
@@ -55,7 +70,13 @@ class Unit(ABC):
         return xi[:, :1] * self.h(xi[:, 1:], x)
 
     def gradients(self, xi: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """:math:`\\nabla_\\xi \\Phi(\\xi_n, x_m)`, ``(N, M, p)``: ``(h, omega * grad_theta h)``."""
+        """:math:`\\nabla_\\xi \\Phi(\\xi_n, x_m)`, ``(N, M, p)``: ``(h, omega * grad_theta h)``.
+
+        Parameters
+        ----------
+        xi : (N, p) Tensor, parameters in the order of ``names``
+        x : (M, d) Tensor, inputs
+        """
         theta = xi[:, 1:]
         return torch.cat([self.h(theta, x).unsqueeze(-1), xi[:, 0, None, None] * self.h_grad(theta, x)], dim=-1)
 
@@ -93,7 +114,7 @@ class _Ridge(Unit):
 
     @abstractmethod
     def dact_from_h(self, h: torch.Tensor, inplace: bool) -> torch.Tensor:
-        r""":math:`\sigma'(\text{pre})` written with :math:`h = \sigma(\text{pre})`."""
+        r""":math:`\sigma'(\text{pre})` written with :math:`h = \sigma(\text{pre})` (into ``h`` if ``inplace``)."""
 
     def h(self, theta, x):
         return self.act(self.pre(theta, x))
@@ -114,6 +135,11 @@ class ReLUUnit(_Ridge):
     (positively homogeneous units: the closed form with Gaussian inputs, Cho & Saul 2009, needs it).
     At :math:`\theta \cdot (x, 1) = 0` the derivative is taken as 0.
 
+    Parameters
+    ----------
+    d : int >= 1, the input dimension
+    bias : bool, whether :math:`\theta` has a bias ``theta_b`` (default True)
+
     Examples
     --------
     >>> import torch
@@ -129,7 +155,13 @@ class ReLUUnit(_Ridge):
 
 
 class SigmoidUnit(_Ridge):
-    r""":math:`\Phi(\xi, x) = \omega / (1 + e^{-\theta \cdot (x, 1)})`, parameters as :class:`ReLUUnit`."""
+    r"""The sigmoid unit :math:`\Phi(\xi, x) = \omega / (1 + e^{-\theta \cdot (x, 1)})`.
+
+    Parameters
+    ----------
+    d : int >= 1, the input dimension
+    bias : bool, whether :math:`\theta` has a bias ``theta_b`` (default True); parameters as :class:`ReLUUnit`
+    """
 
     def act(self, pre):
         return pre.sigmoid_()
@@ -140,7 +172,13 @@ class SigmoidUnit(_Ridge):
 
 
 class TanhUnit(_Ridge):
-    r""":math:`\Phi(\xi, x) = \omega \tanh(\theta \cdot (x, 1))`, parameters as :class:`ReLUUnit`."""
+    r"""The tanh unit :math:`\Phi(\xi, x) = \omega \tanh(\theta \cdot (x, 1))`.
+
+    Parameters
+    ----------
+    d : int >= 1, the input dimension
+    bias : bool, whether :math:`\theta` has a bias ``theta_b`` (default True); parameters as :class:`ReLUUnit`
+    """
 
     def act(self, pre):
         return pre.tanh_()
@@ -158,6 +196,11 @@ class GaussianBump(Unit):
 
     Parameters ``("c", "y")`` for ``d = 1``, ``("c", "y_1", ..., "y_d")`` otherwise; ``variance``
     is :math:`s` (fixed, not a parameter).
+
+    Parameters
+    ----------
+    d : int >= 1, the input dimension (default 1)
+    variance : float > 0, the variance :math:`s` of every bump (default 0.5)
 
     Examples
     --------

@@ -103,10 +103,15 @@ class ConvNet(nn.Module):
         self._flow, self._features = flow, features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r"""The class scores :math:`f_w(x)`: inputs ``x``, ``(batch, *shape)`` or flat, -> ``(batch, n_classes)``."""
         return self.classifier(self.stages(x.reshape(len(x), *self.shape)))
 
     def dense_equivalent(self) -> int:
-        """Weights of a fully connected network between the same neurons (no locality, no sharing)."""
+        r"""Weights of a fully connected network between the same neurons (no locality, no sharing).
+
+        A convolution from :math:`C'` to :math:`C` channels on :math:`L` positions becomes a dense
+        layer of :math:`C' L \times C L` weights; the linear classifier is counted as it is.
+        """
         total, size, before = 0, math.prod(self.shape[1:]), self.shape[0]
         for width, after in self._flow:
             for _ in range(self.convs_per_stage):

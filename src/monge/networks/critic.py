@@ -62,6 +62,7 @@ class MLPCritic(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r"""The scores :math:`f(x_i)`: ``(batch, *shape)`` samples ``x`` -> ``(batch,)``."""
         return self.layers(x).squeeze(-1)
 
     def extra_repr(self) -> str:
@@ -127,6 +128,7 @@ class ConvCritic(nn.Module):
         self.score = nn.Linear(math.prod(self.out_shape), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r"""The scores :math:`f(x_i)`: images ``x``, ``(batch, C, H, W)`` or flat, -> ``(batch,)``."""
         x = x.reshape(len(x), *self.shape)
         return self.score(self.features(x).flatten(1)).squeeze(-1)
 

@@ -58,7 +58,14 @@ class Generator(nn.Module):
         return torch.randn(n, self.latent, generator=generator, device=weight.device, dtype=weight.dtype)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        r"""Samples :math:`x_i = g_w(y_i)` with :math:`y_i \sim \mathcal N(0, I_q)`, shape ``(n, *shape)``."""
+        r"""Samples :math:`x_i = g_w(y_i)` with :math:`y_i \sim \mathcal N(0, I_q)`, shape ``(n, *shape)``.
+
+        Parameters
+        ----------
+        n : int >= 1, the number of samples
+        generator : torch.Generator, optional
+            On the device of the weights; draws the latent codes (see :meth:`noise`) reproducibly.
+        """
         return self(self.noise(n, generator))
 
 
@@ -100,6 +107,7 @@ class MLPGenerator(Generator):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
+        r"""The samples :math:`x = g_w(y)`: ``(batch, latent)`` codes ``y`` -> ``(batch, *shape)``."""
         return self.layers(y).reshape(len(y), *self.shape)
 
     def extra_repr(self) -> str:
@@ -156,6 +164,7 @@ class ConvGenerator(Generator):
         self.stages = nn.Sequential(*stages)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
+        r"""The images :math:`x = g_w(y)`: ``(batch, latent)`` codes ``y`` -> ``(batch, C, H, W)``."""
         return self.stages(self.dense(y).reshape(len(y), *self.start))
 
     def extra_repr(self) -> str:

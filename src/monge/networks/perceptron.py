@@ -66,6 +66,10 @@ class TwoLayer(nn.Module):
         return torch.relu(self.hidden(x.flatten(1)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r""":math:`y = W_2 \max(W_1 x + b_1, 0) + b_2` (softmax of it with ``probabilities``) for inputs ``x``.
+
+        ``(batch, *shape)`` with ``prod(shape) == d_in`` -> ``(batch, d_out)``.
+        """
         y = self.output(self.neurons(x))
         return torch.softmax(y, -1) if self.probabilities else y
 
@@ -111,16 +115,24 @@ class MLP(nn.Module):
         self.widths, self.activation_name, self.dropout = widths, activation, dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r""":math:`f_w(x) = W_L \sigma(\cdots \sigma(W_1 x + b_1) \cdots) + b_L` for inputs ``x``, ``(batch, *shape)``.
+
+        ``x`` is flattened first; the result is ``(batch, d_out)``.
+        """
         return self.layers(x)
 
 
 def count_parameters(module: nn.Module) -> int:
-    """The number of trainable parameters."""
+    """The number of trainable parameters of ``module`` (those with ``requires_grad``)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
 def init_uniform_(module: nn.Module, scale: float = 1.0) -> nn.Module:
-    """Re-draw every Linear layer like PyTorch's default, times ``scale`` (for width sweeps)."""
+    r"""Re-draw every Linear layer of ``module`` like PyTorch's default, times ``scale`` (for width sweeps).
+
+    Weights and biases of a layer with :math:`d` inputs become :math:`U(-s / \sqrt d, s / \sqrt d)`,
+    :math:`s` = ``scale``; ``module`` is changed in place and returned.
+    """
     for layer in module.modules():
         if isinstance(layer, nn.Linear):
             bound = scale / math.sqrt(layer.in_features)

@@ -30,7 +30,7 @@ def _numpy(values) -> np.ndarray:
 
 
 def shown_times(times: Sequence[float], k: int = 4) -> list[int]:
-    """Indices of ``k`` records spread evenly from the first to the last (all if fewer)."""
+    """Indices of ``k`` of the record ``times`` spread evenly from the first to the last (all if fewer)."""
     n = len(times)
     if n <= k:
         return list(range(n))
@@ -123,6 +123,16 @@ def save_particles_gif(path: str | os.PathLike, snapshots, times: Sequence[float
 
     The axes are fixed to the range of all frames; the file is written to ``path`` directly (write
     it to a temporary name and rename it for atomicity).
+
+    Parameters
+    ----------
+    path : str or path, the ``.gif`` file
+    snapshots : (S, N, p) array-like, the particles at each of S times
+    times : sequence of S floats, the times of the snapshots
+    names : sequence of p str, the parameters' names (``unit.names``), for the axes
+    fps : int, frames per second
+    dpi : int, resolution of the frames
+    title : str, above the frames
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
 
@@ -162,6 +172,18 @@ def plot_energy(times, energy, dissipation, *, grid_times=None, grid_energy=None
     Left: :math:`F(\mu_t)` (and the grid's :math:`F(\rho_t)`). Right: the recorded dissipation
     :math:`D(t) = \int |\nabla\psi_{\mu_t}|^2 d\mu_t` against :math:`-dF/dt` by finite differences
     of the energy: along the flow they coincide (:math:`dF/dt = -D`).
+
+    Parameters
+    ----------
+    times : (T,) array-like, the record times of the particles
+    energy : (T,) array-like, :math:`F(\mu_t)`
+    dissipation : (T,) array-like, :math:`D(t)`
+    grid_times, grid_energy, grid_dissipation : (T',) array-like, optional; the same for the grid's density
+    title : str, above the panels
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     t, f, d = _numpy(times), _numpy(energy), _numpy(dissipation)
     figure = Figure(figsize=(10.0, 4.0), layout="constrained")

@@ -136,7 +136,7 @@ def _real(value, name: str, low: float, *, strict: bool, high: float = math.inf)
 
 
 def check(config: WGANConfig) -> None:
-    """Refuse settings that cannot train, with a ``ValueError`` naming the setting."""
+    """Refuse settings of ``config`` (a :class:`WGANConfig`) that cannot train: a ``ValueError`` names the setting."""
     if config.mode not in MODES:
         raise ValueError(f"mode: {config.mode!r}; expected one of {', '.join(MODES)} (weight clipping or gradient "
                          "penalty)")
@@ -159,7 +159,7 @@ def check(config: WGANConfig) -> None:
 
 
 def clip_weights_(critic: nn.Module, clip: float) -> None:
-    r"""Clip every parameter of ``critic`` to :math:`[-c, c]`, in place (Arjovsky et al., 2017).
+    r"""Clip every parameter of ``critic`` to :math:`[-c, c]`, :math:`c` = ``clip``, in place (Arjovsky et al., 2017).
 
     A network whose weights lie in a compact set is :math:`K`-Lipschitz for a :math:`K` that
     depends only on :math:`c` and the architecture: for a ReLU MLP with weight matrices
@@ -247,8 +247,22 @@ def critic_step(critic: nn.Module, optimizer: torch.optim.Optimizer, real: torch
     r"""One critic step: ascend :math:`\hat W = \frac1b\sum f(z_i) - \frac1b\sum f(x_i)` under the constraint.
 
     The loss :math:`-\hat W` (plus :math:`\lambda P(f)` for ``"gp"``) is descended, then (``"clip"``)
-    the weights are clipped. Returns the detached ``critic_loss``, ``critic_w1`` (:math:`\hat W`,
-    before the step) and for ``"gp"`` the ``penalty`` and the mean gradient norm ``grad_norm``.
+    the weights are clipped.
+
+    Parameters
+    ----------
+    critic : module, ``(b, *shape) -> (b,)``, the potential :math:`f`
+    optimizer : the critic's optimizer
+    real : (b, *shape) Tensor, data :math:`z_i`
+    fake : (b, *shape) Tensor, generated :math:`x_i` (detached here)
+    config : WGANConfig, its ``mode``, ``lam`` and ``clip``
+    rng : torch.Generator, optional; draws the interpolation weights of the gradient penalty
+
+    Returns
+    -------
+    dict
+        The detached ``critic_loss``, ``critic_w1`` (:math:`\hat W`, before the step) and for
+        ``"gp"`` the ``penalty`` and the mean gradient norm ``grad_norm``.
     """
     scores = critic(torch.cat([real, fake.detach()]))
     estimate = scores[:len(real)].mean() - scores[len(real):].mean()
@@ -268,7 +282,16 @@ def critic_step(critic: nn.Module, optimizer: torch.optim.Optimizer, real: torch
 
 def generator_step(generator: nn.Module, critic: nn.Module, optimizer: torch.optim.Optimizer, n: int,
                    rng: torch.Generator) -> torch.Tensor:
-    r"""One generator step: descend :math:`-\frac1b \sum_i f(g_w(y_i))` in :math:`w`; the detached loss."""
+    r"""One generator step: descend :math:`-\frac1b \sum_i f(g_w(y_i))` in :math:`w`; the detached loss.
+
+    Parameters
+    ----------
+    generator : module with ``sample(n, generator=...)`` (or ``latent``), :math:`g_w`
+    critic : module, the potential :math:`f` (its weights are not changed nor differentiated)
+    optimizer : the generator's optimizer
+    n : int, the batch :math:`b` of latent codes :math:`y_i \sim \mathcal N(0, I)`
+    rng : torch.Generator, draws them
+    """
     critic.requires_grad_(False)  # no weight gradients of the critic: a third less work
     try:
         loss = -critic(_sample(generator, n, rng)).mean()

@@ -154,6 +154,12 @@ def training_points(target: Target, n_train: int, generator: torch.Generator) ->
     :math:`k = \lceil n_{train}^{1/d} \rceil`, so there are :math:`k^d \geq n_{train}` points, as
     evenly spread as a grid (no gap wider than two cells) but random, and almost surely none on
     the evaluation grid. Shape ``(k^d, d)``, float64.
+
+    Parameters
+    ----------
+    target : Target, whose domain :math:`[low, high]^d` is covered
+    n_train : int, at least this many points
+    generator : torch.Generator, draws the jitter
     """
     k = max(1, round(n_train ** (1 / target.dim)))
     while k**target.dim < n_train:
@@ -164,9 +170,10 @@ def training_points(target: Target, n_train: int, generator: torch.Generator) ->
 
 
 def evaluation_grid(target: Target, n_grid: int) -> torch.Tensor:
-    """The regular grid of ``n_grid`` points per axis, ends included; shape ``(n_grid^d, d)``, float64.
+    """The regular grid of ``n_grid`` points per axis over the domain of ``target``, ends included, float64.
 
-    In 2-D the points run row by row: ``grid.reshape(n_grid, n_grid, 2)[i, j] = (t_i, t_j)``.
+    Shape ``(n_grid^d, d)``. In 2-D the points run row by row:
+    ``grid.reshape(n_grid, n_grid, 2)[i, j] = (t_i, t_j)``.
     """
     axis = torch.linspace(target.low, target.high, n_grid, dtype=torch.float64)
     return torch.cartesian_prod(*[axis] * target.dim).reshape(-1, target.dim)
@@ -180,6 +187,13 @@ def spread_breakpoints_(net: TwoLayer, target: Target, generator: torch.Generato
     uniform breakpoint per cell and random signs instead. In higher dimension: :math:`w_i` uniform
     on the unit sphere and :math:`b_i = -w_i \cdot p_i` with :math:`p_i` uniform in the domain.
     Returns ``net``.
+
+    Parameters
+    ----------
+    net : TwoLayer, changed in place
+    target : Target, whose domain :math:`[low, high]^d` the breakpoints fill
+    generator : torch.Generator, for the random choices
+    random : bool, random breakpoints and signs on the line
     """
     n, d = net.width, target.dim
     dtype = net.hidden.weight.dtype
@@ -226,6 +240,13 @@ def train_(net: TwoLayer, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: f
     else ``batch_size`` points drawn without replacement with ``generator``. The learning rate
     decays exponentially from ``lr`` to ``DECAY * lr``. Raises
     :class:`~monge.training.loop.DivergedError` if the loss stops being finite.
+
+    Parameters
+    ----------
+    net : TwoLayer with one output, trained in place
+    x : (m, d) Tensor, the points :math:`x_j`
+    y : (m,) Tensor, the values :math:`y_j = f^*(x_j)`
+    steps, lr, batch_size, generator : as above
     """
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=DECAY ** (1 / steps))
@@ -249,7 +270,7 @@ def train_(net: TwoLayer, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: f
 
 
 def evaluate(net: TwoLayer, points: torch.Tensor) -> torch.Tensor:
-    """``f_w`` at ``points`` ``(g, d)``, shape ``(g,)``, in chunks of :data:`CHUNK` points (no gradients)."""
+    """The network ``net``'s :math:`f_w` at ``points`` ``(g, d)``, shape ``(g,)``, in chunks (no gradients)."""
     with torch.no_grad():
         points = points.to(net.hidden.weight.dtype)
         return torch.cat([net(chunk)[:, 0] for chunk in points.split(CHUNK)])
@@ -273,6 +294,17 @@ def fit_width(target: Target, width: int, x: torch.Tensor, y: torch.Tensor, *, s
     ``(high - low) / width``. With ``starts > 1`` the recipe is run from that many
     initialisations (the first as :func:`spread_breakpoints_`, the others ``random``) and the
     one with the lowest training error is kept: the evaluation grid plays no part in the choice.
+
+    Parameters
+    ----------
+    target : Target, its domain
+    width : int, the number of neurons n
+    x : (m, d) Tensor, the training points
+    y : (m,) Tensor, :math:`f^*` there
+    steps, lr : Adam's steps and learning rate (for width 1 on a domain of side 1)
+    batch_size : int, points per Adam step (all when fewer)
+    starts : int, initialisations tried
+    seed : int, seeds each start (independently of the other widths)
     """
     best = None
     for start in range(starts):

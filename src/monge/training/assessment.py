@@ -30,7 +30,15 @@ SAMPLE_SEED = 20_260_205  # the latent codes of the final samples (not those of 
 
 @torch.no_grad()
 def generate(generator: nn.Module, points: Points, n: int, *, seed: int = SAMPLE_SEED) -> torch.Tensor:
-    """``n`` samples of ``generator`` in data units, flat ``(n, prod(shape))`` float32 on the CPU (eval mode)."""
+    """``n`` samples of ``generator`` in data units, flat ``(n, prod(shape))`` float32 on the CPU (eval mode).
+
+    Parameters
+    ----------
+    generator : nn.Module with ``sample(n, generator=...)``, e.g. :class:`monge.networks.MLPGenerator`
+    points : Points, the data set (its ``scale`` maps the generator's units back to the data's)
+    n : int, the number of samples, drawn 4096 at a time
+    seed : int, the seed of the latent codes (fixed, so that runs are compared on the same codes)
+    """
     was_training = generator.training
     generator.eval()
     device = next(generator.parameters()).device
@@ -48,6 +56,12 @@ def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) 
     settings, e.g. chapter 1's in ``monge tour``), that network is read back; otherwise the
     default recipe (about 99.5% test accuracy in about 20 s) is trained into ``folder``, so that
     several generators can share one judge.
+
+    Parameters
+    ----------
+    folder : path, a finished digits convnet run of ``monge classify``, or where to train one
+    seed : int, the seed of the judge's training (when it is trained here)
+    quiet : bool, train without progress lines
 
     Returns
     -------
@@ -186,6 +200,16 @@ def interpolation(generator: nn.Module, points: Points, classifier: Callable | N
     text's cats into dogs); without a classifier, a sample on the most populated mode and one on
     the mode nearest to it (for data without modes, the two samples farthest apart among 200).
 
+    Parameters
+    ----------
+    generator : nn.Module with ``noise(n, generator)`` and ``forward(codes)``
+    points : Points, the data (units, modes)
+    classifier : callable ``images -> scores``, optional (see :func:`digits_classifier`)
+    n_points : int, points on the path, ends included
+    classes : (int, int), the two classes to join when there is a classifier
+    n_candidates : int, latent codes among which the two ends are chosen
+    seed : int, the seed of those codes
+
     Returns
     -------
     dict
@@ -221,7 +245,12 @@ def interpolation(generator: nn.Module, points: Points, classifier: Callable | N
 
 
 def read_metrics(folder: str | Path) -> list[dict]:
-    """The records of ``metrics.jsonl`` (lines cut by a kill skipped)."""
+    """The records of ``metrics.jsonl`` (lines cut by a kill skipped).
+
+    Parameters
+    ----------
+    folder : path, a run folder
+    """
     records = []
     path = Path(folder) / "metrics.jsonl"
     if path.is_file():

@@ -119,7 +119,7 @@ def _positive(config, name: str) -> None:
 
 
 def check(config: GenerateConfig) -> None:
-    """Refuse settings that cannot train, with a message naming the setting (``None`` skipped)."""
+    """Refuse settings of ``config`` that cannot train: a ``ValueError`` names the setting (``None`` skipped)."""
     if config.loss not in LOSSES:
         raise ValueError(f"loss: {config.loss!r}; expected one of {', '.join(LOSSES)}")
     for name, choices in (("network", NETWORKS), ("schedule", SCHEDULES)):
@@ -159,7 +159,7 @@ def _check_shape(network: str, points: Points) -> None:
 
 
 def resolve(config: GenerateConfig, points: Points) -> GenerateConfig:
-    """Fill every ``None`` with the default of the data's kind and the loss; check every value.
+    """A copy of ``config`` with every ``None`` filled with the default for ``points``' kind and the loss; checked.
 
     Raises
     ------

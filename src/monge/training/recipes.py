@@ -134,7 +134,7 @@ def _choice(config, name: str, choices) -> None:
 
 
 def check(config: SupervisedConfig) -> None:
-    """Refuse settings that cannot train, with a message naming the setting (those set, ``None`` skipped)."""
+    """Refuse settings of ``config`` that cannot train: a ``ValueError`` names the setting (``None`` skipped)."""
     if config.model is not None:
         _choice(config, "model", MODELS)
     _choice(config, "loss", LOSSES)
@@ -214,7 +214,10 @@ def build_model(config: SupervisedConfig, data: Dataset) -> nn.Module:
 
 
 def build_optimizer(config: SupervisedConfig, model: nn.Module) -> torch.optim.Optimizer:
-    """SGD with momentum, or Adam with decoupled weight decay (AdamW: Adam itself when ``weight_decay`` is 0)."""
+    """The optimizer of ``model``'s parameters that ``config`` names, with its ``lr`` and ``weight_decay``.
+
+    SGD with momentum, or Adam with decoupled weight decay (AdamW: Adam itself when ``weight_decay`` is 0).
+    """
     if config.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                weight_decay=config.weight_decay)
@@ -222,11 +225,11 @@ def build_optimizer(config: SupervisedConfig, model: nn.Module) -> torch.optim.O
 
 
 def build_schedule(config: SupervisedConfig, optimizer: torch.optim.Optimizer, steps: int):
-    """The learning-rate schedule over ``steps`` optimizer steps, stepped after each one (``None``: constant).
+    """The learning-rate schedule of ``config`` for ``optimizer`` over ``steps`` steps (``None``: constant).
 
-    ``onecycle`` rises from ``lr / 25`` to ``lr`` over the first 30% of the steps, then anneals to
-    ``lr / 1e4`` (Smith and Topin, 2019); ``cosine`` decays from ``lr`` to 0 as
-    :math:`\\tfrac{1}{2}(1 + \\cos(\\pi t / T))`.
+    It is stepped after each optimizer step. ``onecycle`` rises from ``lr / 25`` to ``lr`` over the
+    first 30% of the steps, then anneals to ``lr / 1e4`` (Smith and Topin, 2019); ``cosine`` decays
+    from ``lr`` to 0 as :math:`\\tfrac{1}{2}(1 + \\cos(\\pi t / T))`.
     """
     if config.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=steps)

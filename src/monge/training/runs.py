@@ -97,7 +97,7 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """Convert dataclasses, numpy and torch scalars and arrays, and paths to plain JSON values.
+    """Convert ``value`` (dataclasses, numpy and torch scalars and arrays, paths, ...) to plain JSON values.
 
     Non-finite floats (NaN, inf) become ``None``: strict JSON has no such numbers.
     """
@@ -124,26 +124,26 @@ def jsonable(value: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write`)."""
+    """Write ``obj`` as indented JSON to ``path``, atomically (see :func:`atomic_write`)."""
     text = json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n"
     with atomic_write(path) as fh:
         fh.write(text.encode("utf-8"))
 
 
 def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
-    """Save arrays with :func:`numpy.savez_compressed`, atomically."""
+    """Save the keyword ``arrays`` to ``path`` with :func:`numpy.savez_compressed`, atomically."""
     with atomic_write(path) as fh:
         np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
 def save_npy(path: str | os.PathLike, array: Any) -> None:
-    """Save one array with :func:`numpy.save` (no pickles), atomically."""
+    """Save one ``array`` to ``path`` with :func:`numpy.save` (no pickles), atomically."""
     with atomic_write(path) as fh:
         np.save(fh, np.asarray(array), allow_pickle=False)
 
 
 def save_torch(path: str | os.PathLike, obj: Any) -> None:
-    """Save ``obj`` with :func:`torch.save`, atomically (torch is imported only here)."""
+    """Save ``obj`` to ``path`` with :func:`torch.save`, atomically (torch is imported only here)."""
     import torch
 
     buffer = io.BytesIO()
@@ -317,7 +317,7 @@ class Run:
         return self.path / SUMMARY
 
     def save_figure(self, figure: Any, name: str, dpi: int = 120) -> Path:
-        """Save a matplotlib figure as ``figures/<name>`` (PNG), atomically; return the path."""
+        """Save a matplotlib ``figure`` as ``figures/<name>`` (PNG at ``dpi``), atomically; return the path."""
         path = self.figures / name
         with atomic_write(path) as fh:
             figure.savefig(fh, format="png", dpi=dpi, bbox_inches="tight")
@@ -330,7 +330,7 @@ class Run:
         return path
 
     def echo(self, message: str = "") -> None:
-        """Print a progress line unless the run is quiet."""
+        """Print ``message``, a progress line, unless the run is quiet."""
         if not self.quiet:
             print(message, flush=True)
 

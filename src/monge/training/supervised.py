@@ -70,7 +70,19 @@ def squared_error(scores: torch.Tensor, y: torch.Tensor, label_smoothing: float 
 
 
 def cross_entropy(scores: torch.Tensor, y: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
-    r"""Cross-entropy of the softmax probabilities, :math:`-\frac{1}{n}\sum_i \log \mathrm{softmax}(f_w(x_i))_{y_i}`."""
+    r"""Cross-entropy of the softmax probabilities, averaged over the batch.
+
+    .. math:: -\frac{1}{n}\sum_{i=1}^n \sum_{k=1}^K t_{ik} \log \mathrm{softmax}(f_w(x_i))_k,
+              \qquad t_i = e_{y_i} \text{ (one-hot)}
+
+    With ``label_smoothing`` :math:`a`, the targets are :math:`(1 - a) e_{y_i} + a / K`.
+
+    Parameters
+    ----------
+    scores : (n, K) Tensor, the raw outputs :math:`f_w(x_i)` (logits)
+    y : (n,) int64 Tensor of class labels
+    label_smoothing : float in [0, 1)
+    """
     return F.cross_entropy(scores, y, label_smoothing=label_smoothing)
 
 
@@ -79,7 +91,10 @@ LOSSES = {"squared": squared_error, "cross-entropy": cross_entropy}
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[float, float]:
-    """Loss (without label smoothing) and accuracy of ``model`` on ``(x, y)``, in evaluation mode."""
+    """The ``loss`` (a name of :data:`LOSSES`, without label smoothing) and accuracy of ``model`` on ``(x, y)``.
+
+    The model is evaluated in evaluation mode, in chunks, without gradients.
+    """
     was_training = model.training
     model.eval()
     scores = torch.cat([model(chunk) for chunk in x.split(EVAL_BATCH)])
@@ -102,6 +117,16 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, schedule, x:
     Each step back-propagates the batch's loss and moves the weights,
     :math:`w \\leftarrow w - \\eta \\nabla E_B(w)` (or the Adam / momentum update), then steps the
     learning-rate schedule.
+
+    Parameters
+    ----------
+    model : module, trained in place
+    optimizer : its optimizer
+    schedule : learning-rate scheduler or None, stepped after every batch
+    x : (n, *shape) Tensor, inputs
+    y : (n,) int64 Tensor, labels
+    config : SupervisedConfig (resolved): ``loss``, ``batch``, ``shift``, ``label_smoothing``
+    generator : torch.Generator, shuffles the batches and draws the shifts
     """
     loss_fn = LOSSES[config.loss]
     model.train()

@@ -39,14 +39,26 @@ ROUNDOFF_MARGIN = 8.0
 
 @dataclass(frozen=True)
 class AuctionOutcome:
-    """Assignment, potentials and certificate of a batch of auctions (internal)."""
+    r"""Assignment, potentials and certificate of a batch of auctions (what :func:`auction` returns).
 
-    assignment: torch.Tensor  # (B, n) long: bidder i gets object assignment[i]
-    f: torch.Tensor  # (B, n)
-    g: torch.Tensor  # (B, n)
-    gap: torch.Tensor  # (B,) float64, in units of the cost summed over the n pairs
-    tolerance: torch.Tensor  # (B,) float64, same units
-    certified: torch.Tensor  # (B,) bool
+    Attributes
+    ----------
+    assignment : (B, n) long Tensor, bidder ``i`` gets object ``assignment[b, i]``
+    f : (B, n) Tensor, the bidders' potentials :math:`f_i = \min_j (C_{ij} + p_j)`
+    g : (B, n) Tensor, the objects' potentials :math:`g_j = -p_j` (:math:`f_i + g_j \le C_{ij}`)
+    gap : (B,) float64 Tensor, :math:`\sum_i C_{i s_i} - \sum_i f_i - \sum_j g_j`, in units of the cost
+        summed over the n pairs
+    tolerance : (B,) float64 Tensor, the certificate's bound on ``gap``, same units
+    certified : (B,) bool Tensor, ``gap <= tolerance``: the assignment is optimal to round-off
+    n_rounds : int, the bidding rounds made
+    """
+
+    assignment: torch.Tensor
+    f: torch.Tensor
+    g: torch.Tensor
+    gap: torch.Tensor
+    tolerance: torch.Tensor
+    certified: torch.Tensor
     n_rounds: int
 
 
@@ -59,10 +71,21 @@ def _gap(cost: torch.Tensor, prices: torch.Tensor, assignment: torch.Tensor) -> 
 
 
 def auction(cost: torch.Tensor, *, max_rounds: int | None = None) -> AuctionOutcome:
-    """Solve ``min_s sum_i C[b, i, s_i]`` for every ``b`` of a ``(B, n, n)`` cost tensor.
+    r"""Solve the assignment problem for every ``b`` of a ``(B, n, n)`` cost tensor by Bertsekas' auction.
+
+    .. math:: \min_{s \in S_n} \sum_{i=1}^n C_{b, i, s_i}
 
     Runs on the device and dtype of ``cost`` (float32 or float64). ``max_rounds`` bounds the bidding
     rounds (default ``200 n`` per phase); problems not certified by then are reported as such.
+
+    Parameters
+    ----------
+    cost : (B, n, n) Tensor, float32 or float64
+    max_rounds : int, optional; the most bidding rounds in all
+
+    Returns
+    -------
+    AuctionOutcome
     """
     batch, n, _ = cost.shape
     device, dtype = cost.device, cost.dtype

@@ -17,9 +17,10 @@ _BLOCK_ELEMENTS = 1 << 24
 
 
 def ground_cost(x: torch.Tensor, z: torch.Tensor, p: float) -> torch.Tensor:
-    """``|x - z|^p`` for paired points (broadcasting over leading dimensions), differentiable.
+    r"""The ground cost :math:`c(x, z) = \|x - z\|^p` of paired points ``x``, ``z``, differentiable.
 
-    The gradient at ``x == z`` is taken as 0 (the subgradient of the norm that vanishes).
+    ``x`` and ``z`` broadcast over their leading dimensions (the last is d); ``p > 0``. The
+    gradient at ``x == z`` is taken as 0 (the subgradient of the norm that vanishes).
     """
     diff = x - z
     if p == 2.0:
@@ -121,10 +122,25 @@ def _row_ranges(n: int, m: int, block_rows: int | None = None) -> Iterator[tuple
 
 def cost_blocks(x, z, p: float = 2.0, *, block_rows: int | None = None,
                 buffer: torch.Tensor | None = None) -> Iterator[tuple[slice, torch.Tensor]]:
-    """Yield ``(rows, C[rows])`` blocks of the cost matrix, for reductions in bounded memory.
+    r"""Yield ``(rows, C[rows])`` blocks of the cost matrix, for reductions in bounded memory.
 
     Memory is ``block_rows x m`` (default: about 16M entries), reused from block to block: a
     yielded block is overwritten by the next one, so reduce it before asking for more.
+
+    .. math:: C_{ij} = \|x_i - z_j\|^p, \qquad i \in \texttt{rows}
+
+    Parameters
+    ----------
+    x : (n, d) Tensor or ndarray
+    z : (m, d) Tensor or ndarray, same dtype and device as ``x``
+    p : float > 0
+    block_rows : int, optional; rows per block (default: about 16M entries per block)
+    buffer : (block_rows, m) Tensor, optional; the memory to reuse (allocated if not given)
+
+    Yields
+    ------
+    rows : slice, the rows of ``C`` in this block
+    C[rows] : (k, m) Tensor, without gradients, valid until the next block is asked for
 
     Examples
     --------

@@ -19,9 +19,21 @@ from .entropic import sinkhorn
 def sinkhorn_divergence(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, **options) -> torch.Tensor:
     r"""The debiased Sinkhorn divergence :math:`S_\varepsilon(\alpha, \beta)`, differentiable.
 
+    .. math:: S_\varepsilon(\alpha, \beta) = \mathrm{OT}_\varepsilon(\alpha, \beta)
+              - \tfrac12 \mathrm{OT}_\varepsilon(\alpha, \alpha) - \tfrac12 \mathrm{OT}_\varepsilon(\beta, \beta)
+
     Three Sinkhorn problems are solved (x to z, x to x, z to z) with the same eps (in units of
     the cost; by default 1e-2 times the diameter^p of both clouds together) and ``options`` of
     :func:`sinkhorn`. Gradients are the envelope gradients of the three entropic costs.
+
+    Parameters
+    ----------
+    x : (n, d) or (B, n, d) Tensor or ndarray, the support of :math:`\alpha`
+    z : (m, d) or (B, m, d) Tensor or ndarray, the support of :math:`\beta`
+    a, b : (n,), (m,) (or batched) weights, optional (uniform by default)
+    p : float > 0, the ground cost :math:`\|x - z\|^p`
+    eps : float, optional; the temperature in units of the cost
+    **options : of :func:`sinkhorn` (``tol``, ``max_iter``, ...)
 
     Returns
     -------

@@ -40,6 +40,11 @@ def auto_scaling(scale: float, eps: float) -> float:
     unit square, p = 2, tol 1e-3; total iterations, the best fixed ratio in brackets):
     eps / D^p = 1e-2: 24 at s = 0.5 (24; 32 at 0.8, 52 at 0.9); 1e-3: 122 at s = 0.84 (122; 141
     at 0.7); 1e-4: 418 at s = 0.95 (416 at 0.97; 939 at 0.8, 1705 at 0.5).
+
+    Parameters
+    ----------
+    scale : float, the cost's diameter :math:`D^p`
+    eps : float, the target temperature :math:`\varepsilon`, in units of the cost
     """
     ratio = eps / max(scale, eps)
     return min(0.95, max(0.5, 1.0 - 5.0 * math.sqrt(ratio)))
@@ -53,6 +58,12 @@ def schedule(scale: float, eps: float, scaling: float) -> list[float]:
     and divides by ``1 / scaling`` at each iteration until it reaches ``eps``, which is the last
     entry. One Sinkhorn iteration is made at each value; the iterations then go on at ``eps``
     until the marginal error is below ``tol``.
+
+    Parameters
+    ----------
+    scale : float, the cost's diameter :math:`D^p`
+    eps : float, the target temperature :math:`\varepsilon`, in units of the cost
+    scaling : float in (0, 1), the ratio :math:`s` of successive values (e.g. :func:`auto_scaling`)
     """
     steps = max(0, math.ceil(math.log(max(scale, eps) / eps) / math.log(1.0 / scaling)))
     return [max(eps, scale * scaling ** k) for k in range(steps)] + [eps]

@@ -26,11 +26,24 @@ _RESULT_CODES = {0: "infeasible", 1: "optimal", 2: "unbounded", 3: "iteration li
 
 
 def network_simplex(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Solve the transport LP with POT's network simplex; return the plan and dual potentials.
+    r"""Solve the transport LP with POT's network simplex; return the plan and dual potentials.
+
+    .. math:: \min_{P \ge 0,\ P 1 = a,\ P^\top 1 = b} \sum_{ij} P_{ij} C_{ij}
+              = \max_{f_i + g_j \le C_{ij}} \sum_i a_i f_i + \sum_j b_j g_j
 
     The pivot cap is sized to the problem; if it is reached all the same, the solve is repeated
     once with ten times the cap, and a non-optimal result after that raises a RuntimeError
     (never a silently sub-optimal or all-zero plan).
+
+    Parameters
+    ----------
+    a : (n,) float64 ndarray, the source weights
+    b : (m,) float64 ndarray, the target weights, with the same sum
+    cost : (n, m) float64 ndarray, the cost matrix :math:`C`
+
+    Returns
+    -------
+    plan : (n, m) ndarray, f : (n,) ndarray, g : (m,) ndarray
     """
     import ot  # here: importing POT takes 0.5-2 s, which every `monge` command would pay
 

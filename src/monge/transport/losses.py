@@ -44,6 +44,20 @@ def transport_cost(x, z, a=None, b=None, p: float = 2.0, method: str = "exact", 
     the transport cost :math:`\sum P_{ij} C_{ij}` of the entropic plan; ``"sinkhorn_divergence"``
     the debiased :math:`S_\varepsilon`. ``options`` go to the solver (e.g. ``n_directions`` for
     sliced, ``method`` for matching, ``eps`` for Sinkhorn).
+
+    .. math:: W_p^p(a, b) = \min_{P \in U(a, b)} \sum_{ij} P_{ij} \|x_i - z_j\|^p
+
+    Parameters
+    ----------
+    x : (n, d) or (B, n, d), z : (m, d) or (B, m, d) Tensor or ndarray
+    a, b : weights, optional (uniform by default)
+    p : float > 0 (>= 1 for ``"sliced"``)
+    method : {"exact", "sliced", "sinkhorn", "sinkhorn_divergence"}
+    **options : passed to the solver
+
+    Returns
+    -------
+    Tensor, scalar (or (B,) for batched input), on the device and dtype of ``x``
     """
     _checks.method(method, METHODS)
     return METHODS[method](x, z, a, b, p, **options).cost
@@ -85,6 +99,13 @@ class OTLoss(nn.Module):
     Holds the hyperparameters and calls :func:`transport_cost`. For a batch ``(B, n, d)`` of
     matchings the per-problem costs are reduced by ``reduction`` (``"mean"``, ``"sum"`` or ``"none"``).
 
+    Parameters
+    ----------
+    p : float > 0, the ground cost :math:`\|x - z\|^p`
+    method : {"exact", "sliced", "sinkhorn", "sinkhorn_divergence"}, as :func:`transport_cost`
+    reduction : {"mean", "sum", "none"}, over a batch of problems
+    **options : passed to the solver (e.g. ``eps``, ``n_directions``)
+
     Examples
     --------
     >>> import torch
@@ -103,6 +124,14 @@ class OTLoss(nn.Module):
         self.options = options
 
     def forward(self, x, z, a=None, b=None) -> torch.Tensor:
+        r"""The transport cost :math:`W_p^p = \min_{P \in U(a, b)} \sum_{ij} P_{ij} \|x_i - z_j\|^p`, reduced.
+
+        Parameters
+        ----------
+        x : (n, d) or (B, n, d) Tensor, e.g. generated samples
+        z : (m, d) or (B, m, d) Tensor, e.g. data
+        a, b : weights, optional (uniform by default)
+        """
         cost = transport_cost(x, z, a, b, self.p, self.method, **self.options)
         if self.reduction == "mean":
             return cost.mean()

@@ -148,7 +148,7 @@ SOLVERS = {"lsa": _lsa, "lapjv": _lapjv, "network_simplex": _network_simplex, "a
 
 
 def choose_method(x: torch.Tensor) -> str:
-    """The rule behind ``method="auto"``, from the measurements in ``benchmarks/README.md``.
+    """The rule behind ``method="auto"`` for the points ``x``, from the measurements in ``benchmarks/README.md``.
 
     - a CUDA device: ``auction`` (no transfer to the host; a batch in one auction);
     - on the CPU, low dimension (d <= 4): POT's ``network_simplex`` for one problem of n >= 3000

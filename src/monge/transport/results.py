@@ -53,7 +53,10 @@ class OTResult:
 
     @property
     def distance(self) -> torch.Tensor:
-        """The Distance of the text for a matching: the sum of the n transport costs, ``n * cost``."""
+        r"""The Distance of the text for a matching: the sum of the n transport costs, ``n * cost``.
+
+        .. math:: \mathrm{Distance} = \sum_{i=1}^n \|x_i - z_{s_i}\|^p = n \cdot \mathrm{cost}
+        """
         if self.permutation is None:
             raise ValueError("distance: defined for matchings (a permutation); use cost for a general plan")
         return self.cost * self.permutation.shape[-1]

@@ -128,7 +128,17 @@ def transport_1d(u, v, a=None, b=None, p: float = 2.0) -> OTResult:
 
 
 def random_directions(n_directions: int, d: int, *, seed: int = 0, like: torch.Tensor) -> torch.Tensor:
-    """``(L, d)`` directions uniform on the unit sphere, reproducible from ``seed`` on any device."""
+    r"""``(L, d)`` directions uniform on the sphere: :math:`\theta_l = g_l / |g_l|`, :math:`g_l \sim \mathcal N(0, I)`.
+
+    Reproducible from ``seed`` on any device (drawn on the CPU in float64, then moved).
+
+    Parameters
+    ----------
+    n_directions : int >= 1, the number L of directions
+    d : int, the dimension
+    seed : int, of the draw
+    like : Tensor, whose dtype and device the result takes
+    """
     if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
         raise ValueError(f"n_directions: {n_directions!r}; expected a positive integer")
     generator = torch.Generator().manual_seed(int(seed))
