@@ -17,3 +17,11 @@ def monge(capsys):
 
 def read_json(path):
     return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def quick_tour(tmp_path_factory):
+    """``monge tour --quick`` once per test session (the tour's tests share an xdist group)."""
+    out = tmp_path_factory.mktemp("tour") / "run"
+    assert main(["tour", "--quick", "--out", str(out), "--quiet"]) == 0
+    return out

@@ -1,69 +1,140 @@
+"""``monge tour``: the quick tour end to end (run once, in one xdist worker), its report and its figures.
+
+The chapters' own checks of their figures are in ``test_tour_chapter*.py``, on the same run.
+"""
+
 import json
+import math
 import re
 
 import pytest
 
 from monge.cli.tour import CHAPTERS
+from monge.cli.tour.common import workers
 
 from .conftest import read_json
 
-
-@pytest.fixture(scope="module")
-def quick_tour(tmp_path_factory):
-    from monge.cli.main import main
-
-    out = tmp_path_factory.mktemp("tour") / "run"
-    assert main(["tour", "--quick", "--out", str(out), "--quiet"]) == 0
-    return out
+pytestmark = pytest.mark.xdist_group("tour")
 
 
 def test_tour_writes_its_run_folder(quick_tour):
     config = read_json(quick_tour / "config.json")
-    assert config["command"] == "tour" and config["quick"] is True and config["chapters"] == [2]
+    assert config["command"] == "tour" and config["quick"] is True and config["chapters"] == [1, 2, 3]
     summary = read_json(quick_tour / "summary.json")
-    assert summary["chapters"] == [2] and summary["seconds"] > 0
+    assert summary["chapters"] == [1, 2, 3] and summary["seconds"] > 0
+    assert summary["report"] == ["report.html", "report.md"]
+    for k in (1, 2, 3):
+        results = summary[f"chapter{k}"]
+        assert results, k
+        for name, value in results.items():
+            assert isinstance(value, (bool, int, str)) or math.isfinite(value), (name, value)
     steps = [json.loads(line) for line in (quick_tour / "metrics.jsonl").read_text().splitlines()]
-    assert len(steps) >= 2 and all(s["seconds"] >= 0 and s["step"].startswith("chapter 2") for s in steps)
-    example = read_json(quick_tour / "monge6" / "summary.json")
-    assert example["crossings_optimal"] == 0
-    assert example["distance_optimal"] <= example["distance_text_permutation"]
-    assert read_json(quick_tour / "monge6" / "config.json")["command"] == "transport"
+    assert all(s["seconds"] >= 0 for s in steps)
+    assert {s["step"].split(":")[0] for s in steps} == {"chapter 1", "chapter 2", "chapter 3"}
 
 
-def test_tour_compares_exact_and_sliced_transport(quick_tour):
-    step = [json.loads(line) for line in (quick_tour / "metrics.jsonl").read_text().splitlines()][1]
-    exact, lp, sliced = step["results"]
-    assert exact["cost"] == pytest.approx(lp["cost"], rel=1e-9)
-    assert sliced["cost"] <= exact["cost"]
-    assert all(row["seconds"] >= 0 for row in step["results"])
-
-
-def test_reports(quick_tour):
-    md = (quick_tour / "report.md").read_text()
-    assert "Figure 2.2" in md and "## Chapter 2." in md
-    for path in re.findall(r"!\[[^]]*\]\(([^)]+)\)", md):
-        assert (quick_tour / path).is_file(), path
+def test_report_embeds_every_figure_of_the_summary(quick_tour):
+    summary = read_json(quick_tour / "summary.json")
+    figures = summary["figures"]
+    assert len(figures) >= 12 and len(set(figures)) == len(figures)
     html = (quick_tour / "report.html").read_text()
     images = re.findall(r"<img [^>]*src='([^']*)'", html)
-    assert len(images) == len(re.findall(r"!\[", md)) >= 2
+    assert len(images) == len(figures)
     assert all(src.startswith("data:image/png;base64,") for src in images)  # self-contained
+    md = (quick_tour / "report.md").read_text()
+    assert re.findall(r"!\[[^]]*\]\(([^)]+)\)", md) == figures
+    for path in figures:
+        assert (quick_tour / path).read_bytes().startswith(b"\x89PNG"), path
 
 
-def test_tour_prints_progress_and_the_report(monge, tmp_path):
-    code, out, err = monge("tour", "--quick", "--out", tmp_path / "run")
+def test_report_explains_and_tabulates(quick_tour):
+    md = (quick_tour / "report.md").read_text()
+    for k, (title, _) in CHAPTERS.items():
+        assert f"## Chapter {k}. {title}" in md
+    assert "Figure 2.2" in md and "Figure 2.3" in md
+    # the last table lists every measured figure of summary.json
+    summary = read_json(quick_tour / "summary.json")
+    table = md[md.index("## All measured figures"):]
+    for k in (1, 2, 3):
+        for name in summary[f"chapter{k}"]:
+            assert f"| {k} | {name} |" in table, name
+    html = (quick_tour / "report.html").read_text()
+    assert html.count("<h2 id='chapter") == 3 and "<figcaption>" in html
+
+
+def test_chapter_2_transport(quick_tour):
+    results = read_json(quick_tour / "summary.json")["chapter2"]
+    assert results["monge6_crossings_optimal"] == 0
+    assert results["monge6_distance_optimal"] <= results["monge6_distance_text"]
+    assert results["matching_equals_kantorovich"] is True
+    # the entropic plan at the smallest eps: close to the permutation's cost, and a real spread
+    assert 0 < results["sharpening_cost_excess"] < 0.02 and 0 < results["sharpening_mass_off_permutation"] < 0.9
+    step = [json.loads(line) for line in (quick_tour / "metrics.jsonl").read_text().splitlines()
+            if "matching vs kantorovich" in json.loads(line)["step"]][0]
+    exact, lp, sliced = step["results"]
+    assert exact["cost"] == pytest.approx(lp["cost"], rel=1e-9) and sliced["cost"] <= exact["cost"]
+
+
+def test_chapter_2_generators_at_quick_sizes(quick_tour):
+    results = read_json(quick_tour / "summary.json")["chapter2"]
+    # 600 steps of exact matching and 250 of the Sinkhorn divergence already find every mode
+    assert results["gaussians8_exact_modes"] == 8 and results["gaussians8_exact_high_quality"] > 0.4
+    assert results["gaussians8_sinkhorn_modes"] == 8 and results["gaussians8_sinkhorn_high_quality"] > 0.3
+    # 300 steps of digits: near the floor, classes near uniform (the quick judge: 8 epochs)
+    for loss in ("exact", "sinkhorn"):
+        assert results[f"digits_{loss}_w2_ratio"] < 1.3 and results[f"digits_{loss}_class_tv"] < 0.2
+    for name in ("generate-digits-exact", "generate-digits-sinkhorn", "generate-gaussians8-wgan-gp"):
+        assert read_json(quick_tour / name / "config.json")["command"] == "generate"
+    # chapter 1's convnet judges the generated digits: trained once for both chapters
+    digits = read_json(quick_tour / "generate-digits-exact" / "summary.json")
+    assert digits["judge"] == str((quick_tour / "classify-digits-convnet").resolve())
+    assert not (quick_tour / "generate-digits-exact" / "classifier").exists()
+    steps = [json.loads(line) for line in (quick_tour / "metrics.jsonl").read_text().splitlines()]
+    generators = next(s for s in steps if "generators" in s["step"])
+    assert "classify-digits-convnet" not in generators["seconds_per_job"]
+
+
+def test_tour_prints_progress_and_the_report(monge, tmp_path, monkeypatch):
+    from monge.cli.tour import chapter2
+
+    monkeypatch.setattr(chapter2, "generators", lambda run, config: ([], {}))  # the transport half only
+    code, out, err = monge("tour", "--quick", "--chapters", "2", "--out", tmp_path / "run")
     assert code == 0, err
     assert re.search(r"\[1\] chapter 2: .* \d+\.\d\d s", out)
     assert str(tmp_path / "run" / "report.html") in out
 
 
-def test_unknown_chapter(monge, tmp_path):
-    code, _, err = monge("tour", "--chapters", "1", "--out", tmp_path / "run")
+def test_subcommands_run_two_at_a_time_after_their_prerequisite(tmp_path, capsys):
+    from monge.cli.tour.common import run_subcommands
+    from monge.training.runs import Run
+
+    tour = Run.create("tour", {}, tmp_path / "tour")
+    jobs = {"first": ["transport", "--example", "monge6"], "second": ["transport", "--example", "monge6"],
+            "third": ["transport", "--example", "monge6"]}
+    done = run_subcommands(tour, jobs, 3, "three examples", after={"third": "first"})
+    assert list(done) == ["first", "second", "third"]
+    assert all(read_json(path / "config.json")["seed"] == 3 for path, _ in done.values())
+    out = capsys.readouterr().out
+    assert "[1] three examples ..." in out and re.search(r"first \(\d+ s\)", out)
+    if workers() > 1:
+        assert out.index("first (") < out.index("third (")
+    with pytest.raises(ValueError, match="after: names fourth"):
+        run_subcommands(tour, jobs, 3, "bad", after={"third": "fourth"})
+
+
+@pytest.mark.parametrize("chapters, message", [
+    ("4", "--chapters: 4 not available"),
+    ("1,x", "--chapters: '1,x'; expected chapter numbers"),
+    ("", "expected chapter numbers"),
+])
+def test_unknown_chapter(monge, tmp_path, chapters, message):
+    code, _, err = monge("tour", "--chapters", chapters, "--out", tmp_path / "run")
     assert code == 2
-    assert err.startswith("monge tour: error: --chapters: 1 not available")
+    assert err.startswith("monge tour: error: ") and message in err
     assert not (tmp_path / "run").exists()
 
 
-def test_chapters_are_a_list_of_functions():
-    assert 2 in CHAPTERS
-    title, chapter = CHAPTERS[2]
-    assert isinstance(title, str) and callable(chapter)
+def test_chapters_are_modules_with_a_title_and_a_function():
+    assert sorted(CHAPTERS) == [1, 2, 3]
+    for title, chapter in CHAPTERS.values():
+        assert isinstance(title, str) and callable(chapter)

@@ -28,7 +28,7 @@ def _array(points: Any, name: str) -> np.ndarray:
 
 
 def euclidean_distance(x, z, permutation) -> float:
-    r"""The text's Distance of a permutation: :math:`\sum_i \|x_i - z_{s_i}\|` (0-based ``permutation``)."""
+    r"""The text's Distance :math:`\sum_i \|x_i - z_{s_i}\|` of a 0-based ``permutation`` s from ``x`` to ``z``."""
     x, z = np.asarray(x, dtype=float), np.asarray(z, dtype=float)
     return float(np.linalg.norm(x - z[np.asarray(permutation)], axis=1).sum())
 
@@ -163,4 +163,43 @@ def plot_plan(x, z, rows, cols, mass, *, max_segments: int = 3000, seed: int = 0
     ax.margins(0.05)
     ax.legend(loc="best", fontsize=9, framealpha=0.9, markerscale=max(1.0, 30 / size) ** 0.5)
     ax.grid(alpha=0.25)
+    return fig
+
+
+def plan_sharpening(plans, titles, permutation) -> Figure:
+    r"""Transport plans side by side as matrices, columns ordered so that a permutation is the diagonal.
+
+    Entropic plans :math:`P_\varepsilon` spread each row's mass over many columns; as
+    :math:`\varepsilon \to 0` they concentrate on the optimal permutation :math:`s`, which the
+    column order :math:`j \mapsto s_j` draws as the diagonal. Each panel is scaled to its own
+    largest entry (white 0, dark the largest).
+
+    Parameters
+    ----------
+    plans : sequence of (n, n) array-like
+    titles : sequence of str, one per plan
+    permutation : (n,) int array-like
+        The optimal permutation: ``z[permutation[i]]`` is the partner of ``x[i]``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plans = [np.asarray(p, dtype=float) for p in plans]
+    permutation = np.asarray(permutation)
+    if len(plans) != len(titles) or not plans:
+        raise ValueError(f"plans, titles: {len(plans)} plans and {len(titles)} titles; expected as many, at least one")
+    n = len(permutation)
+    for k, plan in enumerate(plans):
+        if plan.shape != (n, n):
+            raise ValueError(f"plans[{k}]: shape {plan.shape}; expected ({n}, {n}) like the permutation")
+    fig = Figure(figsize=(2.6 * len(plans) + 0.4, 3.2), layout="constrained")
+    for ax, plan, title in zip(np.atleast_1d(fig.subplots(1, len(plans))), plans, titles):
+        ax.imshow(plan[:, permutation] / max(plan.max(), 1e-300), cmap="Greys", vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("z (in the order s)", fontsize=8)
+    fig.axes[0].set_ylabel("x", fontsize=8)
     return fig
