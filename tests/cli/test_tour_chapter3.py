@@ -61,13 +61,13 @@ def test_every_figure_is_in_the_reports(chapter3):
     assert html.count("data:image/png;base64,") == len(figures)
     md = (out / "report.md").read_text()
     assert re.findall(r"!\[[^]]*\]\(([^)]+)\)", md) == figures
-    assert "rbf/figures/particles.gif" in md and (out / "rbf" / "figures" / "particles.gif").is_file()
+    assert "flow-rbf/figures/particles.gif" in md and (out / "flow-rbf" / "figures" / "particles.gif").is_file()
 
 
 def test_sub_runs_are_complete_run_folders(chapter3):
     out, _ = chapter3
-    for folder, n, bad in (("rbf", 100, False), ("rbf_bad_start", 100, True), ("sweep_n25", 25, False),
-                           ("sweep_n400", 400, False)):
+    for folder, n, bad in (("flow-rbf", 100, False), ("flow-rbf-bad-start", 100, True), ("flow-sweep-n25", 25, False),
+                           ("flow-sweep-n400", 400, False)):
         config = read_json(out / folder / "config.json")
         assert config["command"] == "flow" and config["n"] == n and config["bad_start"] is bad and config["t"] == 15
         assert (out / folder / "particles.npy").is_file()

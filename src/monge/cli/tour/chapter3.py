@@ -4,8 +4,8 @@ The reference experiment of Rotskoff et al. (2019), run by ``monge flow --exampl
 bumps :math:`c\, \mathcal N(x; y, 0.5)` fit :math:`f = \frac13 \sum_k c_k \mathcal N(x; y_k, s_k)` on
 the line by Euler steps of 0.01 of :math:`d\xi_i/dt = -\nabla\psi_\mu(\xi_i)`, beside the density of
 neurons moved on a grid by :math:`\partial_t\rho = \nabla\cdot(\rho\nabla\psi_\rho)`; then the bad start
-(every bump on the left mode) that stalls, and a sweep over N. Sub-runs: ``rbf/``, ``rbf_bad_start/``,
-``sweep_n<N>/``; the tour's own figures ``figures/chapter3_bad_start.png`` and ``chapter3_sweep.png``.
+(every bump on the left mode) that stalls, and a sweep over N. Sub-runs: ``flow-rbf/``, ``flow-rbf-bad-start/``,
+``flow-sweep-n<N>/``; the tour's own figures ``figures/chapter3_bad_start.png`` and ``chapter3_sweep.png``.
 """
 
 from __future__ import annotations
@@ -75,11 +75,11 @@ def chapter(run: Run, config: TourConfig) -> ChapterResult:
     sizes = QUICK if config.quick else FULL
     grid_options = ["--grid", "--grid-cells", sizes.cells, "--frames", str(sizes.frames)]
     with run.step(f"chapter 3: monge flow --example rbf --grid, N = {sizes.n} to t = {sizes.t:g}") as record:
-        good, s = _flow(run, "rbf", sizes, sizes.n, config.seed, *grid_options)
+        good, s = _flow(run, "flow-rbf", sizes, sizes.n, config.seed, *grid_options)
         record.update({k: s[k] for k in ("energy_initial", "energy_final", "dissipation_error", "grid_energy_final",
                                          "grid_w2_initial", "grid_w2_final", "seconds_flow", "grid_seconds")})
     with run.step(f"chapter 3: the bad start, N = {sizes.n} to t = {sizes.t:g}") as record:
-        bad, b = _flow(run, "rbf_bad_start", sizes, sizes.n, config.seed, "--bad-start", *grid_options)
+        bad, b = _flow(run, "flow-rbf-bad-start", sizes, sizes.n, config.seed, "--bad-start", *grid_options)
         record.update({k: b[k] for k in ("energy_initial", "energy_final", "grid_energy_final", "grid_w2_final")})
     with run.step("chapter 3: the first variation of the good and the bad start") as record:
         stall = _bad_start_figure(run, sizes, config.seed, good, bad)
@@ -138,7 +138,8 @@ def _flow_sections(run: Run, sizes: Sizes, good: Path, s: dict) -> list[Section]
          f"-int_0^t D holds to {s['dissipation_error']:.1e} of the drop F(0) - F({t}) (Euler's first-order error).",
          f"At t = {t} the largest velocity |grad psi_mu(xi_i)| is {s['grad_max_final']:.2e} and D = "
          f"{s['dissipation_final']:.2e}: the flow is slowing down towards a stationary point. The grid's energy "
-         f"(green, dashed) ends {abs(s['grid_energy_final'] / s['energy_final'] - 1):.0%} from the particles'."],
+         f"(green, dashed) ends at {s['grid_energy_final']:.3e}, {abs(s['grid_energy_final'] / s['energy_final'] - 1):.1%} "
+         f"from the particles' {s['energy_final']:.3e}."],
         [(figure_path(good, run, "energy.png"), "Left: F(mu_t) of the particles and F(rho_t) of the grid. Right: "
                                                 "the dissipation D against -dF/dt.")])
     (l0, l1), (h0, h1) = s["grid_box"]
@@ -232,7 +233,7 @@ def _sweep(run: Run, sizes: Sizes, seed: int, good: Path, s: dict) -> list[dict]
         if n == sizes.n:
             folder, first = good, s
         else:
-            folder, first = _flow(run, f"sweep_n{n}", sizes, n, seed, "--frames", "6")
+            folder, first = _flow(run, f"flow-sweep-n{n}", sizes, n, seed, "--frames", "6")
         energies = [first["energy_final"]]
         w2 = [first["grid_w2_final"] if "grid_w2_final" in first and first["grid_cells"] == list(grid.shape)
               else grid_wasserstein(np.load(folder / "particles.npy"), density, grid)]
@@ -302,8 +303,8 @@ def _sweep_section(sizes: Sizes, seed: int, s: dict, table: list[dict]) -> Secti
          + ("falls" if all(np.diff(w2) < 0) else "goes")
          + f" from {first['W2 mean']:.3f} (N = {first['N']}) to {last['W2 mean']:.3f} (N = {last['N']}), a fitted "
          f"slope of {_slope(table):.2f} in log-log: the sampling error of N points in the plane, about N^(-1/2), "
-         f"until the grid's own error of the cells shows. Seed {seed} of each N is a run folder sweep_n<N>/ "
-         f"({s['n']}: rbf/), the others ran in-process; seconds are the flow's own on this machine (each step costs "
+         f"until the grid's own error of the cells shows. Seed {seed} of each N is a run folder flow-sweep-n<N>/ "
+         f"({s['n']}: flow-rbf/), the others ran in-process; seconds are the flow's own on this machine (each step costs "
          "N^2 kernel evaluations)."],
         [("figures/chapter3_sweep.png", f"F at t = {t} (left) and W_2 to the grid density (right) against N, "
                                         "log-log: each seed (grey) and the mean.")],

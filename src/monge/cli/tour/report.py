@@ -74,7 +74,7 @@ def _markdown_table(rows: list[dict]) -> list[str]:
 
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;padding:0 1em;line-height:1.5;"
           "color:#222}h2{border-bottom:2px solid #446;margin-top:2.5em}h3{margin-top:1.8em}"
-          "img{max-width:100%;border:1px solid #ddd}figure{margin:1em 0}"
+          "img{max-width:100%;max-height:38em;width:auto;height:auto;border:1px solid #ddd}figure{margin:1em 0}"
           "figcaption{font-style:italic;color:#444}table{border-collapse:collapse;margin:1em 0}"
           "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}th{background:#f3f3f8}"
           "nav a{margin-right:1em}code{background:#f3f3f3;padding:0 .2em}")
