@@ -230,3 +230,31 @@ def test_symmetric_bump_kernel_equals_the_full_one():
     for got, want in zip(energy._closed.kernel(theta, theta, beta, symmetric=True),
                          energy._closed.kernel(theta, theta.clone(), beta)):
         torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("unit", [ReLUUnit(3), TanhUnit(2)])
+def test_sweep_split_over_threads_equals_one_sweep(monkeypatch, unit):
+    """Large problems sweep the points in one part per torch thread: the same F and gradient."""
+    from monge.meanfield import energy as energy_module
+
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(600, unit.d, generator=gen, dtype=torch.float64)
+    energy = Energy(lambda z: torch.sin(z.sum(1)), x, unit)
+    net = ShallowNetwork(torch.randn(50, unit.p, generator=gen, dtype=torch.float64), unit)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one_value, one_grad = energy.value_and_gradient(net)
+        monkeypatch.setattr(energy_module, "SPLIT_ENTRIES", 1)
+        monkeypatch.setattr(energy_module, "BLOCK_ENTRIES", 50 * 16)  # 16 points a block: several per part
+        torch.set_num_threads(3)
+        calls = []
+        original = energy_module._sweep_in_threads
+        monkeypatch.setattr(energy_module, "_sweep_in_threads", lambda *a: calls.append(a[-1]) or original(*a))
+        split_value, split_grad = energy.value_and_gradient(net)
+        assert torch.get_num_threads() == 3  # restored after the one-threaded parts
+    finally:
+        torch.set_num_threads(threads)
+    assert calls == [3]
+    assert split_value == pytest.approx(one_value, rel=1e-12)
+    torch.testing.assert_close(split_grad, one_grad, rtol=1e-11, atol=1e-14)
