@@ -45,7 +45,7 @@ def register(subparsers) -> None:
         description="Run the chapters of the texts on real data (chapter 1: networks trained by back-propagation; "
                     "2: optimal transport and generative networks; 3: shallow networks as Wasserstein gradient "
                     "flows) and write report.md and a self-contained report.html into the run folder. "
-                    "About 10 minutes on a 2-core CPU; --quick about one.")
+                    "About 5 minutes on a 2-core CPU; --quick about one.")
     parser.add_argument("--quick", action="store_true", help="smaller problems and shorter training (about a minute)")
     parser.add_argument("--chapters", metavar="K,K", default=",".join(map(str, sorted(CHAPTERS))),
                         help="chapters to run, e.g. 1,3 (default: all)")
