@@ -9,7 +9,9 @@ figure and the list of figures (pictures) the report embeds.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 from monge.training.runs import Run, seed_everything
 
@@ -52,8 +54,31 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def _check_continuation(config: TourConfig) -> None:
+    """A tour started again in the folder of an earlier one must have its sizes and seed (its parts are kept)."""
+    if config.out is None:
+        return
+    path = Path(config.out) / "config.json"
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # not a tour's folder: Run.create says what is wrong with it
+    if not isinstance(earlier, dict) or earlier.get("command") != "tour":
+        return
+    for name in ("quick", "seed"):
+        if earlier.get(name) != getattr(config, name):
+            flag = "--quick" if name == "quick" else "--seed"
+            raise ValueError(f"{flag}: {getattr(config, name)!r}, but {config.out} holds a tour with {name} = "
+                             f"{earlier.get(name)!r}; expected the same settings to continue it, or a new --out")
+
+
 def tour(config: TourConfig, quiet: bool = False) -> Run:
-    """Run the tour described by ``config``; return its run folder (with ``report.html``)."""
+    """Run the tour described by ``config``; return its run folder (with ``report.html``).
+
+    Started again with the ``out`` of an earlier (for instance interrupted) tour of the same sizes
+    and seed, it keeps the parts that finished and continues interrupted trainings.
+    """
+    _check_continuation(config)
     seed_everything(config.seed)
     folder = Run.create("tour", config, config.out, quiet=quiet)
     start = time.perf_counter()

@@ -60,10 +60,32 @@ def run_subcommand(tour: Run, folder: str, argv: list[str], seed: int) -> tuple[
 
     The subcommand writes its own complete run folder (settings, metrics, figures, checkpoints),
     exactly as if a user had typed it, so that every part of the tour can be re-run or resumed alone.
+    A tour started again in its folder keeps the parts that finished (:func:`continued`).
     """
     out = tour.path / folder
-    _subcommand([*argv, "--out", str(out), "--seed", str(seed), "--quiet"])
+    arguments = continued(argv, out, seed)
+    if arguments is not None:
+        _subcommand(arguments)
     return out, json.loads((out / "summary.json").read_text())
+
+
+#: Subcommands whose interrupted runs continue from their checkpoint (``--resume``).
+RESUMABLE = ("classify", "generate")
+
+
+def continued(argv: list[str], out: Path, seed: int) -> list[str] | None:
+    """The full arguments of a job of the tour into ``out``, or ``None`` when it already finished there.
+
+    A tour killed half-way and started again with the same ``--out`` keeps every part that wrote
+    its ``summary.json``, continues interrupted trainings from their last checkpoint, and runs the
+    rest again: nothing finished is lost or recomputed.
+    """
+    if (out / "summary.json").is_file():
+        return None
+    arguments = [*argv, "--out", str(out), "--seed", str(seed), "--quiet"]
+    if argv[0] in RESUMABLE and (out / "config.json").is_file():
+        arguments += ["--resume", str(out)]
+    return arguments
 
 
 def _subcommand(argv: list[str]) -> float:
@@ -101,17 +123,22 @@ def run_subcommands(tour: Run, jobs: dict[str, list[str]], seed: int, name: str,
     unknown = sorted(set(after) - set(jobs) | set(after.values()) - set(jobs))
     if unknown:
         raise ValueError(f"after: names {', '.join(unknown)}, which are not jobs")
-    argvs = {folder: [*argv, "--out", str(tour.path / folder), "--seed", str(seed), "--quiet"]
-             for folder, argv in jobs.items()}
+    argvs = {folder: continued(argv, tour.path / folder, seed) for folder, argv in jobs.items()}
     with tour.step(name) as record:
         seconds: dict[str, float] = {}
+        record["done_before"] = [folder for folder, arguments in argvs.items() if arguments is None]
+        if record["done_before"] and not tour.quiet:
+            print(f" (kept from before: {', '.join(record['done_before'])})", end="", flush=True)
+        for folder in record["done_before"]:
+            seconds[folder] = 0.0
+        argvs = {folder: arguments for folder, arguments in argvs.items() if arguments is not None}
 
         def finished(folder: str, wall: float) -> None:
             seconds[folder] = wall
             if not tour.quiet:
                 print(f" {folder} ({wall:.0f} s)", end="", flush=True)
 
-        if workers() == 1 or len(jobs) == 1:
+        if workers() == 1 or len(argvs) <= 1:
             for folder, argv in argvs.items():
                 finished(folder, _subcommand(argv))
         else:
