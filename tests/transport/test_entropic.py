@@ -141,19 +141,19 @@ def test_gradient_tends_to_the_exact_gradient(rng):
 
 
 def test_backward_costs_about_one_iteration(rng):
-    """The backward pass is one pass over the blocks: no graph of the loop is kept."""
+    """The backward pass of OT_eps is one pass over the blocks: no graph of the loop is kept."""
     x, z, _, _ = problem(200, 200, 2, rng)
     x.requires_grad_()
     r = sinkhorn(x, z, eps=0.01)
     assert r.n_iter > 20
-    nodes, todo = set(), [r.cost.grad_fn]
+    nodes, todo = set(), [r.entropic_cost.grad_fn]
     while todo:
         node = todo.pop()
         if node is not None and node not in nodes:
             nodes.add(node)
             todo.extend(fn for fn, _ in node.next_functions)
     names = sorted(type(node).__name__ for node in nodes)
-    assert "_EnvelopeCostBackward" in names and len(names) <= 4, names
+    assert "_AttachedBackward" in names and len(names) <= 4, names
 
 
 def test_tiny_eps_gives_no_nan(rng):
@@ -272,5 +272,5 @@ def test_over_relaxation_reaches_the_same_solution_in_fewer_iterations():
 
 @pytest.mark.parametrize("omega", [0.5, 2.0, True, "1.5"])
 def test_bad_relaxation(omega):
-    with pytest.raises(ValueError, match="relaxation"):
+    with pytest.raises((ValueError, TypeError), match="relaxation"):
         sinkhorn(torch.rand(5, 2), torch.rand(5, 2), relaxation=omega)

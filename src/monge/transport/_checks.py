@@ -8,6 +8,7 @@ what was found and what was expected.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -22,7 +23,14 @@ def as_tensor(value, name: str, like: torch.Tensor | None = None) -> torch.Tenso
     elif isinstance(value, np.ndarray):
         tensor = torch.from_numpy(value)
     elif isinstance(value, (list, tuple)):
-        tensor = torch.as_tensor(np.asarray(value))
+        try:
+            array = np.asarray(value)
+        except ValueError:  # numpy refuses ragged nesting
+            array = None
+        if array is None or array.dtype == object:
+            raise ValueError(f"{name}: a ragged nested list (rows of different lengths or types); "
+                             "expected a rectangular array of numbers")
+        tensor = torch.as_tensor(array)
     else:
         raise TypeError(f"{name}: expected a torch.Tensor or numpy array, found {type(value).__name__}")
     if like is not None and tensor.device != like.device:
@@ -83,13 +91,37 @@ def points(x, z, *, batched: bool = False, same_size: bool = False) -> tuple[tor
     return x, z
 
 
+def real(value, name: str) -> float:
+    """A real number (Python, NumPy scalar or 0-d tensor) as a float; bools are refused."""
+    if isinstance(value, torch.Tensor) and value.ndim == 0 and value.dtype.is_floating_point:
+        return float(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, found {type(value).__name__}")
+    return float(value)
+
+
 def exponent(p) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
-        raise TypeError(f"p: expected a number, found {type(p).__name__}")
-    p = float(p)
+    p = real(p, "p")
     if not (math.isfinite(p) and p > 0):
         raise ValueError(f"p: {p}; expected a finite exponent p > 0")
     return p
+
+
+def cost_range(x: torch.Tensor, z: torch.Tensor, p: float) -> None:
+    """Refuse clouds whose costs ``|x - z|^p`` (or the squares the expansion forms) overflow the dtype.
+
+    The bound is taken in float64 on the clouds' joint extent after centring, as the cost
+    routines compute: a float32 cloud at 1e20 would otherwise give ``inf`` costs silently.
+    """
+    if x.dtype == torch.float64:
+        return
+    both = torch.cat([x.detach().reshape(-1, x.shape[-1]), z.detach().reshape(-1, z.shape[-1])]).double()
+    extent = float((both.amax(0) - both.amin(0)).norm())
+    largest = max(extent ** max(p, 2.0), extent)
+    if largest * 4 * x.shape[-1] > torch.finfo(x.dtype).max:
+        name = "x" if float(x.detach().abs().max()) >= float(z.detach().abs().max()) else "z"
+        raise ValueError(f"{name}: the clouds span {extent:.3g}, so |x - z|^{p:g} reaches {largest:.3g}, beyond "
+                         f"{x.dtype}'s range ({torch.finfo(x.dtype).max:.3g}); use float64 points or rescale them")
 
 
 def weight_tolerance(dtype: torch.dtype) -> float:
@@ -99,14 +131,14 @@ def weight_tolerance(dtype: torch.dtype) -> float:
 
 def weights(a, n: int, name: str, like: torch.Tensor) -> torch.Tensor:
     """Validate a weight vector of length n, returned in float64; ``None`` means uniform weights 1/n."""
-    if a is None:
-        return torch.full((n,), 1.0 / n, dtype=torch.float64, device=like.device)
+    if a is None or (isinstance(a, (list, tuple)) and len(a) == 0) or (hasattr(a, "shape") and tuple(a.shape) == (0,)):
+        return torch.full((n,), 1.0 / n, dtype=torch.float64, device=like.device)  # POT's convention: [] is uniform
     a = as_tensor(a, name, like)
     if a.dtype not in _FLOATS and a.dtype not in (torch.int32, torch.int64):
         raise TypeError(f"{name}: dtype {a.dtype}; expected a floating or integer weight vector")
     if a.shape != (n,):
         raise ValueError(f"{name}: shape {tuple(a.shape)}; expected ({n},), one weight per point")
-    a = a.to(torch.float64)  # sums and cumulative sums of weights are done in float64
+    a = a.detach().to(torch.float64)  # sums and cumulative sums of weights are done in float64
     check_finite(a, name)
     if bool((a < 0).any()):
         raise ValueError(f"{name}: {int((a < 0).sum())} negative weights (min {float(a.min()):.3g}); "
@@ -129,3 +161,76 @@ def method(name, registry, arg: str = "method") -> str:
     if not isinstance(name, str) or name not in registry:
         raise ValueError(f"{arg}={name!r}; expected one of {sorted(registry)}")
     return name
+
+
+def cost(value, *, batched: bool = False, square: bool = False) -> torch.Tensor:
+    """Validate a user's cost matrix: ``(n, m)`` (or ``(B, n, m)`` when batched) of finite reals,
+    ``+inf`` marking a forbidden pair; no NaN, no ``-inf``, no row or column forbidden throughout."""
+    c = as_tensor(value, "cost")
+    check_float(c, "cost")
+    ndims = (2, 3) if batched else (2,)
+    if c.ndim not in ndims:
+        shapes = "(n, m) or (B, n, m)" if batched else "(n, m)"
+        raise ValueError(f"cost: shape {tuple(c.shape)}; expected {shapes}")
+    if c.shape[-2] == 0 or c.shape[-1] == 0:
+        raise ValueError(f"cost: shape {tuple(c.shape)}; expected at least one row and one column")
+    if square and c.shape[-2] != c.shape[-1]:
+        raise ValueError(f"cost: shape {tuple(c.shape)}; a matching needs a square cost matrix (n == m)")
+    data = c.detach()
+    if bool(torch.isnan(data).any()):
+        raise ValueError(f"cost: {int(torch.isnan(data).sum())} entries are NaN; expected real costs "
+                         "(+inf marks a forbidden pair)")
+    if bool((data == -math.inf).any()):
+        raise ValueError(f"cost: {int((data == -math.inf).sum())} entries are -inf; expected real costs "
+                         "(+inf marks a forbidden pair)")
+    if not bool(torch.isinf(data).any()):
+        return c
+    finite = torch.isfinite(data)
+    for axis, what in ((-1, "row"), (-2, "column")):
+        empty = ~finite.any(axis)
+        if bool(empty.any()):
+            index = empty.nonzero()[0].tolist()
+            raise ValueError(f"cost: {what} {index[-1]}{' of problem %d' % index[0] if len(index) == 2 else ''} "
+                             f"is +inf throughout; expected at least one allowed pair per {what}")
+    return c
+
+
+def problem(x, z, cost_value, *, batched: bool = False, same_size: bool = False):
+    """Points ``(x, z)`` or a cost matrix, exactly one of the two: returns ``(x, z, cost)``.
+
+    With ``cost``, ``x`` and ``z`` are None; with points, ``cost`` is None.
+    """
+    if cost_value is None:
+        if x is None or z is None:
+            raise TypeError(f"{'x' if x is None else 'z'}: missing; pass the points x and z, or cost=")
+        x, z = points(x, z, batched=batched, same_size=same_size)
+        return x, z, None
+    if x is not None or z is not None:
+        raise TypeError("cost: given together with points; pass either x and z or cost=, not both")
+    return None, None, cost(cost_value, batched=batched, square=same_size)
+
+
+def feasible(cost_value: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
+    """With forbidden pairs (``+inf``), check that some coupling of ``a`` and ``b`` avoids them all.
+
+    Zero-weight rows and columns drop out; the rest must admit a coupling on the allowed pairs
+    (Hall's condition), tested as a transport problem with cost 1 on forbidden pairs, whose optimum
+    is the least mass forced onto them.
+    """
+    allowed = torch.isfinite(cost_value.detach()).cpu()
+    if bool(allowed.all()):
+        return
+    a, b = a.cpu(), b.cpu()
+    rows, cols = a > 0, b > 0
+    live = allowed[rows][:, cols]
+    if not bool(live.any(1).all()) or not bool(live.any(0).all()):
+        axis = "row" if not bool(live.any(1).all()) else "column"
+        raise ValueError(f"cost: a {axis} with positive weight has +inf cost to every {'column' if axis == 'row' else 'row'} "
+                         "of positive weight; no coupling of a and b avoids the forbidden pairs")
+    import ot  # lazily: importing POT takes 0.5-2 s
+
+    aw, bw = (a[rows] / a.sum()).numpy(), (b[cols] / b.sum()).numpy()
+    forced = float(ot.emd2(aw, bw, (~live).double().numpy(), numItermax=10_000_000))
+    if forced > 1e-9:
+        raise ValueError(f"cost: the weights cannot be coupled on the allowed pairs (+inf elsewhere): at least "
+                         f"{forced:.3g} of the mass must cross a forbidden pair; expected a feasible problem")

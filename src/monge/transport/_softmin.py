@@ -112,6 +112,30 @@ class Softmin:
             self._second = torch.empty_like(self.buffer)
         return self._second
 
+    def _plan_block(self, rows: slice, buf: torch.Tensor, f_log, h, eps, cost_out: torch.Tensor | None):
+        """Fill ``buf`` with the plan's rows ``P[rows]``; with ``cost_out``, also return ``C[rows]``
+        (read from the dense matrix, else recovered from the exponent into ``cost_out``)."""
+        self.exponent(rows, buf, h, eps)  # h_j - C_ij / eps
+        cost = None
+        if cost_out is not None:
+            if self.dense is not None:
+                cost = self.dense[:, rows]
+            else:
+                cost = torch.sub(h.unsqueeze(1), buf, out=cost_out).mul_(eps.view(-1, 1, 1))
+        buf.add_(f_log[:, rows].unsqueeze(-1)).clamp_(min=log_floor(f_log.dtype)).exp_()
+        return cost
+
+    def _times_plan(self, cost: torch.Tensor, plan: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """``C * P`` into ``out``, 0 where a forbidden pair (C = +inf) carries no mass."""
+        torch.mul(cost, plan, out=out)
+        return out.nan_to_num_(nan=0.0) if self.has_inf else out
+
+    @property
+    def has_inf(self) -> bool:
+        if getattr(self, "_has_inf", None) is None:
+            self._has_inf = self.dense is not None and bool(torch.isinf(self.dense).any())
+        return self._has_inf
+
     def reductions(self, f_log: torch.Tensor, h: torch.Tensor, eps: torch.Tensor,
                    plan: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         r"""One pass over :math:`P_{ij} = \exp(f^{log}_i + h_j - C_{ij}/\varepsilon)`.
@@ -123,24 +147,65 @@ class Softmin:
         col_sums = torch.zeros_like(h)
         total = torch.zeros_like(eps)
         second = self._cost_buffer()
-        floor = log_floor(f_log.dtype)
         for rows, buf in self.blocks():
-            cost = second[:, : buf.shape[1]]
-            self.exponent(rows, buf, h, eps)  # h_j - C_ij / eps
-            torch.sub(h.unsqueeze(1), buf, out=cost).mul_(eps.view(-1, 1, 1))  # C_ij
-            buf.add_(f_log[:, rows].unsqueeze(-1)).clamp_(min=floor).exp_()
+            cost = self._plan_block(rows, buf, f_log, h, eps, second[:, : buf.shape[1]])
             row_sums[:, rows] = buf.sum(-1)
             col_sums += buf.sum(1)
-            total += cost.mul_(buf).sum((1, 2))
+            total += self._times_plan(cost, buf, second[:, : buf.shape[1]]).sum((1, 2))
             if plan is not None:
                 plan[:, rows] = buf
         return row_sums, col_sums, total
 
-    def gradients(self, f_log: torch.Tensor, h: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        r"""The gradients of :math:`\sum_{ij} P_{ij} \|x_i - z_j\|^p` in x and z, the plan held fixed.
+    def contractions(self, f_log: torch.Tensor, h: torch.Tensor, eps: torch.Tensor, u: torch.Tensor,
+                     v: torch.Tensor, with_cost: bool = False):
+        r"""One pass: :math:`P v` (B, n) and :math:`P^\top u` (B, m); with ``with_cost``, also the
+        row and column sums of :math:`P \odot C` (the right-hand side of the implicit derivative)."""
+        pv = torch.empty_like(f_log)
+        pu = torch.zeros_like(h)
+        hc_rows, hc_cols = (torch.empty_like(f_log), torch.zeros_like(h)) if with_cost else (None, None)
+        second = self._cost_buffer()
+        for rows, buf in self.blocks():
+            k = buf.shape[1]
+            cost = self._plan_block(rows, buf, f_log, h, eps, second[:, :k] if with_cost else None)
+            pv[:, rows] = torch.bmm(buf, v.unsqueeze(-1)).squeeze(-1)
+            pu += torch.bmm(u[:, rows].unsqueeze(1), buf).squeeze(1)
+            if with_cost:
+                weighted = self._times_plan(cost, buf, second[:, :k])
+                hc_rows[:, rows] = weighted.sum(-1)
+                hc_cols += weighted.sum(1)
+        return pv, pu, hc_rows, hc_cols
 
-        With :math:`W_{ij} = p \|x_i - z_j\|^{p-2}` (0 where the points coincide):
-        :math:`\nabla_{x_i} = \sum_j P_{ij} W_{ij} (x_i - z_j)`, :math:`\nabla_{z_j} = -\sum_i P_{ij} W_{ij} (x_i - z_j)`.
+    def _weights(self, rows, buf, f_log, h, eps, u, v, cost_out):
+        r"""``buf`` <- the weights of the gradient: :math:`P` (envelope), or with the adjoint
+        ``(u, v)`` of the implicit derivative :math:`P \odot (1 + (u_i + v_j - C_{ij})/\varepsilon)`;
+        returns the cost block (or None when not needed)."""
+        need_cost = u is not None or self.x.p != 2.0
+        cost = self._plan_block(rows, buf, f_log, h, eps, cost_out if need_cost else None)
+        if u is not None:
+            shift = (u[:, rows].unsqueeze(-1) + v.unsqueeze(1)) / eps.view(-1, 1, 1) + 1.0
+            factor = torch.sub(shift, cost / eps.view(-1, 1, 1))
+            buf.mul_(factor)
+            if self.has_inf:
+                buf.nan_to_num_(nan=0.0)
+        return cost
+
+    def plan_gradient(self, f_log: torch.Tensor, h: torch.Tensor, eps: torch.Tensor,
+                      u: torch.Tensor | None = None, v: torch.Tensor | None = None) -> torch.Tensor:
+        r"""The gradient in the cost matrix, (B, n, m): the plan (envelope), or with the adjoint ``(u, v)``
+        :math:`P \odot (1 + (u_i + v_j - C_{ij})/\varepsilon)` (implicit derivative of :math:`\langle P, C\rangle`)."""
+        out = torch.empty(*f_log.shape, h.shape[-1], dtype=f_log.dtype, device=f_log.device)
+        second = self._cost_buffer()
+        for rows, buf in self.blocks():
+            self._weights(rows, buf, f_log, h, eps, u, v, second[:, : buf.shape[1]])
+            out[:, rows] = buf
+        return out
+
+    def gradients(self, f_log: torch.Tensor, h: torch.Tensor, eps: torch.Tensor,
+                  u: torch.Tensor | None = None, v: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""Gradients in x and z of :math:`\sum_{ij} W_{ij} \|x_i - z_j\|^p`, W the weights of :meth:`_weights`.
+
+        With :math:`K_{ij} = p \|x_i - z_j\|^{p-2}` (0 where the points coincide):
+        :math:`\nabla_{x_i} = \sum_j W_{ij} K_{ij} (x_i - z_j)`, :math:`\nabla_{z_j} = -\sum_i W_{ij} K_{ij} (x_i - z_j)`.
         One pass over the blocks, like one iteration.
         """
         x, z, p = self.x.points, self.z.points, self.x.p
@@ -148,19 +213,18 @@ class Softmin:
         grad_z = torch.zeros_like(z)
         weight_z = torch.zeros_like(h)
         second = self._cost_buffer()
-        floor = log_floor(f_log.dtype)
         for rows, buf in self.blocks():
-            self.exponent(rows, buf, h, eps)
-            if p != 2.0:
-                cost = second[:, : buf.shape[1]]
-                torch.sub(h.unsqueeze(1), buf, out=cost).mul_(eps.view(-1, 1, 1)).clamp_(min=0)
-            buf.add_(f_log[:, rows].unsqueeze(-1)).clamp_(min=floor).exp_()  # P_ij
+            cost = self._weights(rows, buf, f_log, h, eps, u, v, second[:, : buf.shape[1]])
             if p == 2.0:
                 buf.mul_(2.0)
             else:  # p C^{(p-2)/p}, and 0 where C = 0
-                positive = cost > 0
-                cost.masked_fill_(~positive, 1.0).pow_((p - 2.0) / p).mul_(p).masked_fill_(~positive, 0.0)
-                buf.mul_(cost)
+                kernel = second[:, : buf.shape[1]]
+                if kernel.data_ptr() != cost.data_ptr():
+                    kernel.copy_(cost)
+                kernel.clamp_(min=0)
+                positive = kernel > 0
+                kernel.masked_fill_(~positive, 1.0).pow_((p - 2.0) / p).mul_(p).masked_fill_(~positive, 0.0)
+                buf.mul_(kernel)
             grad_x[:, rows] = buf.sum(-1, keepdim=True) * x[:, rows] - torch.bmm(buf, z)
             weight_z += buf.sum(1)
             grad_z -= torch.bmm(buf.transpose(1, 2), x[:, rows])

@@ -14,6 +14,10 @@ from . import _checks, _memory
 _DIRECT_LIMIT = 1 << 15
 # Rows per block when a caller reduces over blocks: about 64 MiB of float32 per block.
 _BLOCK_ELEMENTS = 1 << 24
+# Squared distances from the expansion below this many unit round-offs of |x|^2 + |z|^2 are all
+# rounding (the expansion cancels there): they are computed again from differences, so that
+# equal points cost exactly 0 (and |x - z| is not the square root of a rounding error).
+_CANCELLATION = 64.0
 
 
 def ground_cost(x: torch.Tensor, z: torch.Tensor, p: float) -> torch.Tensor:
@@ -47,6 +51,11 @@ def _block(x: torch.Tensor, z: torch.Tensor, p: float, out: torch.Tensor | None 
     cols = torch.cat([-2 * z, torch.ones_like(z_sq).unsqueeze(-1), z_sq.unsqueeze(-1)], -1)
     torch.matmul(rows, cols.transpose(-1, -2), out=out)
     out.clamp_(min=0)
+    floor = _CANCELLATION * torch.finfo(out.dtype).eps * (float(x_sq.max()) + float(z_sq.max()))
+    near = out <= floor
+    if bool(near.any()):
+        index = near.nonzero(as_tuple=True)
+        out[index] = (x[index[:-1]] - z[(*index[:-2], index[-1])]).pow(2).sum(-1)
     if p == 1.0:
         out.sqrt_()
     elif p != 2.0:
@@ -85,6 +94,7 @@ def cost_matrix(x, z, p: float = 2.0, *, out: torch.Tensor | None = None) -> tor
     """
     x, z = _checks.points(x, z, batched=True)
     p = _checks.exponent(p)
+    _checks.cost_range(x, z, p)
     shape = (*x.shape[:-1], z.shape[-2])
     if out is None:
         numel = 1
@@ -152,6 +162,7 @@ def cost_blocks(x, z, p: float = 2.0, *, block_rows: int | None = None,
     """
     x, z = _checks.points(x, z)
     p = _checks.exponent(p)
+    _checks.cost_range(x, z, p)
     n, m = x.shape[0], z.shape[0]
     rows = block_rows or max(1, _BLOCK_ELEMENTS // m)
     if buffer is None:

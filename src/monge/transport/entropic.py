@@ -21,7 +21,8 @@ import warnings
 
 import torch
 
-from . import _checks, _memory
+from . import _autograd, _checks, _memory
+from ._entropic_gradients import Solution, envelope_rule, implicit_rule
 from ._softmin import Geometry, Softmin
 from .results import OTResult
 
@@ -69,22 +70,6 @@ def schedule(scale: float, eps: float, scaling: float) -> list[float]:
     return [max(eps, scale * scaling ** k) for k in range(steps)] + [eps]
 
 
-class _EnvelopeCost(torch.autograd.Function):
-    """Returns precomputed costs; backward is the envelope gradient sum_ij P_ij grad c(x_i, z_j)."""
-
-    @staticmethod
-    def forward(ctx, x, z, value, state):
-        ctx.state = state
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, grad_value):
-        softmin, f_log, h, eps = ctx.state
-        grad_x, grad_z = softmin.gradients(f_log, h, eps)
-        scale = grad_value.view(-1, 1, 1)
-        return grad_x * scale, grad_z * scale, None, None
-
-
 def _log_weights(w: torch.Tensor) -> torch.Tensor:
     return torch.where(w > 0, w.clamp(min=torch.finfo(w.dtype).tiny).log(), torch.full_like(w, -math.inf))
 
@@ -102,19 +87,38 @@ def _batched_weights(w, batch: int, n: int, name: str, like: torch.Tensor) -> to
     return w
 
 
+def default_eps(scale: float) -> float:
+    """The default temperature: 1e-2 of the cost's diameter :math:`D^p` (1 when every cost is equal,
+    where any eps gives the same plan).
+
+    Parameters
+    ----------
+    scale : float, the cost's diameter :math:`D^p` (or the spread of a cost matrix)
+    """
+    return 1e-2 * scale if scale > 0 else 1.0
+
+
 def _eps_value(eps, scale: torch.Tensor, dtype: torch.dtype) -> float:
     if eps is None:
-        return 1e-2 * float(scale.max())
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)):
-        raise TypeError(f"eps: expected a number (in units of the cost), found {type(eps).__name__}")
-    eps = float(eps)
+        return default_eps(float(scale.max()))
+    eps = _checks.real(eps, "eps")
     if not (math.isfinite(eps) and eps > 0):
         raise ValueError(f"eps: {eps}; expected a finite eps > 0, in units of the cost")
     low = float(scale.max()) * FLOAT32_EPS_FLOOR
     if dtype != torch.float64 and eps < low:
         raise ValueError(f"eps: {eps:.3g} is below {FLOAT32_EPS_FLOOR:.1e} of the cost scale "
-                         f"({float(scale.max()):.3g}): {dtype} cannot resolve C / eps; use float64 points")
+                         f"({float(scale.max()):.3g}): {dtype} cannot resolve C / eps; use float64 points or costs")
     return eps
+
+
+def _rho_value(rho) -> float | None:
+    if rho is None:
+        return None
+    rho = _checks.real(rho, "rho")
+    if not (math.isfinite(rho) and rho > 0):
+        raise ValueError(f"rho: {rho}; expected a finite rho > 0 (the strength of the marginal penalties, "
+                         "in units of the cost), or None for balanced transport")
+    return rho
 
 
 def _mode(memory: str, batch: int, n: int, m: int, p: float, like: torch.Tensor) -> bool:
@@ -129,10 +133,10 @@ def _mode(memory: str, batch: int, n: int, m: int, p: float, like: torch.Tensor)
     return need <= min(1 << 30, _memory.available_bytes(like.device) // 4)
 
 
-def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, max_iter: int = 1000,
-             tol: float = 1e-3, scaling: float | None = None, anneal: bool = True, relaxation: float = 1.8,
-             memory: str = "auto",
-             plan: bool | None = None, block_rows: int | None = None, warn: bool = True) -> OTResult:
+def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: float | None = None,
+             rho: float | None = None, max_iter: int = 1000, tol: float = 1e-3, scaling: float | None = None,
+             anneal: bool = True, relaxation: float = 1.8, memory: str = "auto", plan: bool | None = None,
+             block_rows: int | None = None, warn: bool = True) -> OTResult:
     r"""Entropic optimal transport by Sinkhorn's iterations in the log domain.
 
     .. math:: \min_{P \in U(a, b)} \sum_{ij} P_{ij} \|x_i - z_j\|^p + \varepsilon\, \mathrm{KL}(P \,|\, a \otimes b)
@@ -195,84 +199,98 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
     >>> bool(r.converged), r.marginal_error < 1e-3
     (True, True)
     """
-    x, z = _checks.points(x, z, batched=True)
-    p = _checks.exponent(p)
+    x, z, user_cost = _checks.problem(x, z, cost, batched=True)
+    like = x if user_cost is None else user_cost
+    if user_cost is None:
+        p = _checks.exponent(p)
+        _checks.cost_range(x, z, p)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter: {max_iter!r}; expected a positive integer")
-    if not (isinstance(tol, (int, float)) and tol > 0):
+    tol = _checks.real(tol, "tol")
+    if not tol > 0:
         raise ValueError(f"tol: {tol!r}; expected a positive number")
-    if isinstance(relaxation, bool) or not (isinstance(relaxation, (int, float)) and 1 <= relaxation < 2):
+    relaxation = _checks.real(relaxation, "relaxation")
+    if not 1 <= relaxation < 2:
         raise ValueError(f"relaxation: {relaxation!r}; expected an over-relaxation factor in [1, 2)")
-    if scaling is not None and not (isinstance(scaling, (int, float)) and not isinstance(scaling, bool)
-                                    and 0 < scaling < 1):
-        raise ValueError(f"scaling: {scaling!r}; expected a ratio in (0, 1)")
-    batched = x.ndim == 3
-    x3, z3 = (x, z) if batched else (x.unsqueeze(0), z.unsqueeze(0))
-    batch, n, m = x3.shape[0], x3.shape[1], z3.shape[1]
-    if x3.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"x: dtype {x3.dtype}; sinkhorn computes in float32 or float64")
-    a3 = _batched_weights(a, batch, n, "a", x3)
-    b3 = _batched_weights(b, batch, m, "b", x3)
-    for k in range(batch if a3.stride(0) or b3.stride(0) else 1):
-        _checks.equal_mass(a3[k], b3[k], x3.dtype)
-    a3 = (a3 / a3.sum(-1, keepdim=True)).to(x3.dtype)
-    b3 = (b3 / b3.sum(-1, keepdim=True)).to(x3.dtype)
+    if scaling is not None:
+        scaling = _checks.real(scaling, "scaling")
+        if not 0 < scaling < 1:
+            raise ValueError(f"scaling: {scaling!r}; expected a ratio in (0, 1)")
+    rho = _rho_value(rho)
+    batched = like.ndim == 3
+    if user_cost is None:
+        x3, z3 = (x, z) if batched else (x.unsqueeze(0), z.unsqueeze(0))
+        batch, n, m = x3.shape[0], x3.shape[1], z3.shape[1]
+        c3 = None
+    else:
+        c3 = user_cost if batched else user_cost.unsqueeze(0)
+        batch, n, m = c3.shape
+        if memory == "online":
+            raise ValueError("memory: 'online' recomputes the cost from points; with cost= the matrix is held whole "
+                             "(use memory='auto' or 'dense')")
+    if like.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{'x' if user_cost is None else 'cost'}: dtype {like.dtype}; sinkhorn computes in float32 or float64")
+    a_raw = _batched_weights(a, batch, n, "a", like)
+    b_raw = _batched_weights(b, batch, m, "b", like)
+    if rho is None:
+        for k in range(batch if a_raw.stride(0) or b_raw.stride(0) else 1):
+            _checks.equal_mass(a_raw[k], b_raw[k], like.dtype)
+        a3, b3 = a_raw / a_raw.sum(-1, keepdim=True), b_raw / b_raw.sum(-1, keepdim=True)
+    else:
+        a3, b3 = a_raw, b_raw
+    if c3 is not None and rho is None:  # unbalanced transport may leave mass behind instead
+        for k in range(batch):
+            _checks.feasible(c3[k], a3[k], b3[k])
+    a3, b3 = a3.to(like.dtype), b3.to(like.dtype)
     with torch.no_grad():
-        xc, zc = x3.detach(), z3.detach()
-        centre = (xc.mean(1, keepdim=True) + zc.mean(1, keepdim=True)) / 2
-        xc, zc = xc - centre, zc - centre
-        both = torch.cat([xc, zc], 1)
-        scale = (both.amax(1) - both.amin(1)).norm(dim=-1).clamp(min=torch.finfo(x3.dtype).tiny).pow(p)  # D^p
-        eps = _eps_value(eps, scale, x3.dtype)
-        dense = _mode(memory, batch, n, m, p, x3)
-        gx, gz = Geometry(xc, p), Geometry(zc, p)
-        cost = None
-        if dense:
-            from .costs import cost_matrix
-            cost = cost_matrix(xc, zc, p)
-        to_z = Softmin(gx, gz, cost, block_rows)  # f_i from g
-        to_x = Softmin(gz, gx, None if cost is None else cost.transpose(1, 2).contiguous(), block_rows)
+        if c3 is None:
+            xc, zc = x3.detach(), z3.detach()
+            centre = (xc.mean(1, keepdim=True) + zc.mean(1, keepdim=True)) / 2
+            xc, zc = xc - centre, zc - centre
+            both = torch.cat([xc, zc], 1)
+            scale = (both.amax(1) - both.amin(1)).norm(dim=-1).pow(p)  # D^p
+            dense = _mode(memory, batch, n, m, p, x3)
+            gx, gz = Geometry(xc, p), Geometry(zc, p)
+            matrix = None
+            if dense:
+                from .costs import cost_matrix
+                matrix = cost_matrix(xc, zc, p)
+        else:
+            _mode("dense", batch, n, m, 2.0, c3)  # the memory check
+            matrix = c3.detach()
+            finite = torch.where(torch.isfinite(matrix), matrix, float("nan"))
+            scale = _nanmax(finite) - _nanmin(finite)  # the spread of the allowed costs
+            gx = Geometry(matrix.new_zeros(batch, n, 0), 2.0)  # no points: the soft-min reads the matrix
+            gz = Geometry(matrix.new_zeros(batch, m, 0), 2.0)
+        eps = _eps_value(eps, scale, like.dtype)
+        to_z = Softmin(gx, gz, matrix, block_rows)  # f_i from g
+        to_x = Softmin(gz, gx, None if matrix is None else matrix.transpose(1, 2).contiguous(), block_rows)
         log_a, log_b = _log_weights(a3), _log_weights(b3)
         if scaling is None:
             scaling = auto_scaling(float(scale.max()), eps)
         steps = schedule(float(scale.max()), eps, scaling) if anneal else [eps]
-        target = torch.full((batch,), eps, dtype=x3.dtype, device=x3.device)
-        g = torch.zeros_like(log_b)
-        f = to_z(log_b, target.new_full((batch,), steps[0]))
-        for value in steps[1:-1]:  # annealing: one iteration per eps
-            e = target.new_full((batch,), value)
-            g = to_x(log_a + f / e.view(-1, 1), e)
-            f = to_z(log_b + g / e.view(-1, 1), e)
-        active = torch.ones(batch, dtype=torch.bool, device=x3.device)
-        n_iter = torch.zeros(batch, dtype=torch.long, device=x3.device)
-        error = torch.full((batch,), math.inf, dtype=x3.dtype, device=x3.device)
-        omega = torch.full((batch, 1), float(relaxation), dtype=x3.dtype, device=x3.device)
-        e = target.view(-1, 1)
-        for k in range(max_iter):
-            g_new = to_x(log_a + f / e, target)
-            # column marginal of the plan (f, g): b_j exp((g_j - g_new_j) / eps); its rows are exact
-            column = torch.where(b3 > 0, b3 * torch.expm1((g - g_new) / e), 0.0)
-            previous, error = error, torch.where(active, column.abs().sum(1), error)
-            active &= ~(error <= tol)
-            if not bool(active.any()):
-                break
-            n_iter += active
-            # over-relaxation of g, with plain Sinkhorn from the first iteration whose error grows
-            omega = torch.where((error > previous).view(-1, 1), 1.0, omega)
-            step = omega if k >= 2 else 1.0  # plain while leaving the annealing's last eps
-            g = torch.where(active.view(-1, 1), g + step * (g_new - g), g)
-            f = torch.where(active.view(-1, 1), to_z(log_b + g / e, target), f)
-        converged = ~active
-        n_iter += len(steps) - 1  # the annealing iterations
+        f, g, n_iter, error, converged = _iterate(to_z, to_x, log_a, log_b, b3, steps, rho, max_iter, tol,
+                                                  relaxation)
         form_plan = plan if plan is not None else batch * n * m <= PLAN_LIMIT
-        plan_out = torch.empty(batch, n, m, dtype=x3.dtype, device=x3.device) if form_plan else None
+        plan_out = torch.empty(batch, n, m, dtype=like.dtype, device=like.device) if form_plan else None
+        target = like.new_full((batch,), eps)
+        e = target.view(-1, 1)
         f_log, h = log_a + f / e, log_b + g / e
         rows, cols, transport = to_z.reductions(f_log, h, target, plan=plan_out)
-        marginal = (rows - a3).abs().sum(1) + (cols - b3).abs().sum(1)
-        entropic = (a3 * f).sum(1) + (b3 * g).sum(1) - eps * (rows.sum(1) - 1)
-    state = (to_z, f_log, h, target)
-    transport = _EnvelopeCost.apply(x3, z3, transport, state)
-    entropic = _EnvelopeCost.apply(x3, z3, entropic, state)
+        if rho is None:
+            marginal = (rows - a3).abs().sum(1) + (cols - b3).abs().sum(1)
+            entropic = (a3 * f).sum(1) + (b3 * g).sum(1) - eps * (rows.sum(1) - 1)
+        else:  # distance to the relaxed marginals a e^{-f/rho}, b e^{-g/rho} of the optimum
+            marginal = (rows - a3 * torch.exp(-f / rho)).abs().sum(1) + (cols - b3 * torch.exp(-g / rho)).abs().sum(1)
+            entropic = (-rho * (a3 * torch.expm1(-f / rho)).sum(1) - rho * (b3 * torch.expm1(-g / rho)).sum(1)
+                        - eps * (rows.sum(1) - a3.sum(1) * b3.sum(1)))
+    solution = Solution(softmin=to_z, f=f, g=g, log_a=log_a, log_b=log_b, eps=target, rho=rho,
+                        mass_a=a_raw.sum(-1).to(like.dtype), mass_b=b_raw.sum(-1).to(like.dtype),
+                        points=c3 is None, plan=plan_out)
+    inputs = [x3 if c3 is None else None, z3 if c3 is None else None, c3,
+              _gradient_input(a), _gradient_input(b)]
+    transport = _autograd.attach(transport, implicit_rule(solution), inputs)
+    entropic = _autograd.attach(entropic, envelope_rule(solution), inputs)
     if warn and not bool(converged.all()):
         warnings.warn(f"sinkhorn: not converged after max_iter={max_iter} iterations at eps={eps:.3g} "
                       f"(marginal error {float(error.max()):.3g} > tol={tol:g}); raise max_iter or eps",
@@ -285,3 +303,62 @@ def sinkhorn(x, z, a=None, b=None, p: float = 2.0, *, eps: float | None = None, 
         converged=converged if batched else bool(converged[0]),
         method="sinkhorn", entropic_cost=one(entropic), eps=eps,
     )
+
+
+def _nanmax(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1).nan_to_num(nan=-math.inf).amax(1)
+
+
+def _nanmin(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1).nan_to_num(nan=math.inf).amin(1)
+
+
+def _gradient_input(w):
+    """The user's weights when they carry a gradient (unbatched weights of a batched problem are
+    shared by every problem: their gradient is summed)."""
+    return w if isinstance(w, torch.Tensor) and w.requires_grad else None
+
+
+def _iterate(to_z: Softmin, to_x: Softmin, log_a, log_b, b3, steps: list[float], rho: float | None,
+             max_iter: int, tol: float, relaxation: float):
+    r"""Sinkhorn's iterations: one per annealing value of eps, then at the target eps until the
+    column error is below ``tol``. Unbalanced (``rho``): each soft c-transform is scaled by
+    :math:`\tau = \rho / (\rho + \varepsilon)`."""
+    batch = log_a.shape[0]
+    like = log_a
+
+    def tau(value: float) -> float:
+        return 1.0 if rho is None else rho / (rho + value)
+
+    target = like.new_full((batch,), steps[-1])
+    g = torch.zeros_like(log_b)
+    f = tau(steps[0]) * to_z(log_b, target.new_full((batch,), steps[0]))
+    for value in steps[1:-1]:  # annealing: one iteration per eps
+        e = target.new_full((batch,), value)
+        g = tau(value) * to_x(log_a + f / value, e)
+        f = tau(value) * to_z(log_b + g / value, e)
+    eps = steps[-1]
+    t = tau(eps)
+    active = torch.ones(batch, dtype=torch.bool, device=like.device)
+    n_iter = torch.zeros(batch, dtype=torch.long, device=like.device)
+    error = torch.full((batch,), math.inf, dtype=like.dtype, device=like.device)
+    omega = torch.full((batch, 1), float(relaxation), dtype=like.dtype, device=like.device)
+    for k in range(max_iter):
+        g_new = t * to_x(log_a + f / eps, target)
+        # column marginal of the plan (f, g) against its target b e^{-g/rho}: the rows are exact
+        column = torch.expm1((g - g_new) / (t * eps))
+        if rho is not None:
+            column = column * torch.exp(-g / rho)
+        column = torch.where(b3 > 0, b3 * column, 0.0)
+        previous, error = error, torch.where(active, column.abs().sum(1), error)
+        active &= ~(error <= tol)
+        if not bool(active.any()):
+            break
+        n_iter += active
+        # over-relaxation of g, with plain Sinkhorn from the first iteration whose error grows
+        omega = torch.where((error > previous).view(-1, 1), 1.0, omega)
+        step = omega if k >= 2 else 1.0  # plain while leaving the annealing's last eps
+        g = torch.where(active.view(-1, 1), g + step * (g_new - g), g)
+        f = torch.where(active.view(-1, 1), t * to_z(log_b + g / eps, target), f)
+    n_iter += len(steps) - 1  # the annealing iterations
+    return f, g, n_iter, error, ~active

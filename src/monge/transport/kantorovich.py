@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import torch
 
-from . import _checks, _memory
+from . import _autograd, _checks, _memory
 from .costs import cost_matrix, ground_cost
 from .results import OTResult
 
@@ -62,29 +62,62 @@ def network_simplex(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> tuple[np.
                        f"after a cap of {cap} pivots; the plan is not optimal")
 
 
-def kantorovich(x, z, a=None, b=None, p: float = 2.0) -> OTResult:
+def _forbidden_penalty(cost: np.ndarray, allowed: np.ndarray) -> float:
+    """A finite stand-in for +inf costs, large enough that no optimal plan pays it.
+
+    The potentials of a transport basis are sums of at most n + m costs along a tree, so a cost
+    above (n + m + 1) times the spread of the finite costs is an exact penalty.
+    """
+    finite = cost[allowed]
+    spread = float(finite.max() - finite.min()) + float(np.abs(finite).max()) + 1.0
+    return float(finite.max()) + (cost.shape[0] + cost.shape[1] + 1) * spread
+
+
+def _solve(a64: np.ndarray, b64: np.ndarray, cost: np.ndarray):
+    """Plan and potentials of one problem; +inf costs are forbidden pairs."""
+    allowed = np.isfinite(cost)
+    if allowed.all():
+        return network_simplex(a64, b64, cost)
+    plan, f, g = network_simplex(a64, b64, np.where(allowed, cost, _forbidden_penalty(cost, allowed)))
+    plan[~allowed] = 0.0  # rounding-level mass only: feasibility was checked before
+    return plan, f, g
+
+
+def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) -> OTResult:
     r"""Exact optimal transport between weighted clouds: Kantorovich's linear programme.
 
-    .. math:: W_p^p(\alpha, \beta) = \min_{P \in U(a, b)} \sum_{ij} P_{ij} \|x_i - z_j\|^p
+    .. math:: W_p^p(\alpha, \beta) = \min_{P \in U(a, b)} \sum_{ij} P_{ij} C_{ij},
+              \qquad C_{ij} = \|x_i - z_j\|^p \ \text{or a cost of one's own}
 
     Weights are normalised to total mass 1. The programme is solved in float64 on the CPU (POT's
     network simplex) whatever the input dtype, so that float32 weights never give an empty plan;
-    the results are returned on the device and dtype of ``x``. The cost is differentiable in ``x``
-    and ``z`` by the envelope theorem: the optimal plan is held fixed.
+    the results are returned on the device and dtype of ``x`` (or ``cost``). The value is
+    :math:`\sum_{ij} P_{ij} C_{ij}` summed over the plan's support, with the costs of those pairs
+    computed from differences (so that equal clouds cost exactly 0).
+
+    Gradients (envelope theorem, the optimal plan held fixed): in ``x`` and ``z`` through the
+    ground cost of the transported pairs; in ``cost``, the plan; in ``a`` and ``b``, the dual
+    potentials centred and divided by the mass, :math:`(f - \bar f) / \sum a`: the derivative along
+    every direction that keeps the masses equal, and a direction on the simplex. Where the optimal
+    plan or potentials are not unique these are one subgradient.
 
     Parameters
     ----------
-    x : (n, d) Tensor or ndarray
-    z : (m, d) Tensor or ndarray
-    a : (n,) weights, optional (uniform by default); non-negative, same total as ``b``
+    x : (n, d) or (B, n, d) Tensor or ndarray
+    z : (m, d) or (B, m, d) Tensor or ndarray
+    a : (n,) weights, optional (uniform by default; ``[]`` too); non-negative, same total as ``b``
     b : (m,) weights, optional
     p : float > 0, the exponent of the ground cost ``|x - z|^p``
+    cost : (n, m) or (B, n, m) Tensor or ndarray, keyword-only, instead of ``x`` and ``z``
+        Any real costs; ``+inf`` forbids a pair (a ``ValueError`` names ``cost`` when no coupling
+        of ``a`` and ``b`` avoids the forbidden pairs).
 
     Returns
     -------
     OTResult
-        ``cost`` (W_p^p), ``plan`` (n, m), dual potentials ``f`` (n,), ``g`` (m,) with
-        ``sum a f + sum b g = cost``, ``marginal_error``, ``duality_gap`` (relative).
+        ``cost`` (W_p^p, or :math:`\min \langle P, C\rangle`), ``plan`` (n, m), dual potentials
+        ``f`` (n,), ``g`` (m,) with ``sum a f + sum b g = cost``, ``marginal_error``,
+        ``duality_gap`` (relative). Batched input gives a leading batch dimension on each.
 
     Examples
     --------
@@ -93,39 +126,79 @@ def kantorovich(x, z, a=None, b=None, p: float = 2.0) -> OTResult:
     >>> r = kantorovich(x, z, a=torch.tensor([0.5, 0.5]), b=torch.tensor([0.5, 0.5]), p=1)
     >>> float(r.cost)
     1.0
+    >>> float(kantorovich(cost=torch.tensor([[0.0, float("inf")], [1.0, 2.0]])).cost)
+    1.0
     """
-    x, z = _checks.points(x, z)
-    p = _checks.exponent(p)
-    n, m = x.shape[0], z.shape[0]
-    a = _checks.weights(a, n, "a", x)
-    b = _checks.weights(b, m, "b", x)
-    _checks.equal_mass(a, b, x.dtype)
+    x, z, user_cost = _checks.problem(x, z, cost, batched=True)
+    like = x if user_cost is None else user_cost
+    batched = like.ndim == 3
+    n, m = like.shape[-2], (z.shape[-2] if user_cost is None else user_cost.shape[-1])
+    if user_cost is None:
+        p = _checks.exponent(p)
+    a_w = _checks.weights(a, n, "a", like)
+    b_w = _checks.weights(b, m, "b", like)
+    _checks.equal_mass(a_w, b_w, like.dtype)
+    batch = like.shape[0] if batched else 1
     # cost matrix and plan in float64, plus POT's working copies
     _memory.require(4 * 8 * n * m, torch.device("cpu"), f"the exact {n}x{m} linear programme",
                     "use sinkhorn or sliced transport for large weighted problems")
-    a64 = (a / a.sum()).cpu().numpy()
-    b64 = (b / b.sum()).cpu().numpy()
-    cost = cost_matrix(x.detach().double().cpu(), z.detach().double().cpu(), p).numpy()
-    plan, f, g = network_simplex(a64, b64, cost)
-    total = float((plan * cost).sum())
-    dual = float(a64 @ f + b64 @ g)
-    gap = abs(total - dual) / max(abs(total), np.finfo(np.float64).tiny)
-    marginal = float(np.abs(plan.sum(1) - a64).sum() + np.abs(plan.sum(0) - b64).sum())
-    if x.requires_grad or z.requires_grad:  # the envelope: sum P_ij c(x_i, z_j) over the support of P
-        rows, cols = np.nonzero(plan)
-        rows_t = torch.from_numpy(rows).to(x.device)
-        cols_t = torch.from_numpy(cols).to(x.device)
-        mass = torch.from_numpy(plan[rows, cols]).to(device=x.device, dtype=x.dtype)
-        value = (mass * ground_cost(x[rows_t], z[cols_t], p)).sum()
+    a64 = (a_w / a_w.sum()).cpu().numpy()
+    b64 = (b_w / b_w.sum()).cpu().numpy()
+    if user_cost is None:
+        costs = cost_matrix(x.detach().double().cpu(), z.detach().double().cpu(), p).numpy()
     else:
-        value = torch.tensor(total, dtype=x.dtype, device=x.device)
+        costs = user_cost.detach().double().cpu().numpy()
+    costs = costs.reshape(batch, n, m)
+    plans, fs, gs, values, gaps, errors = [], [], [], [], [], []
+    for k in range(batch):
+        if user_cost is not None:
+            _checks.feasible(torch.from_numpy(costs[k]), a_w, b_w)
+        plan, f, g = _solve(a64, b64, costs[k])
+        rows, cols = np.nonzero(plan)
+        values.append(_support_value(x, z, user_cost, p, k if batched else None, plan, rows, cols))
+        total = float((plan[rows, cols] * costs[k][rows, cols]).sum())
+        dual = float(a64 @ f + b64 @ g)
+        gaps.append(abs(total - dual) / max(abs(total), np.finfo(np.float64).tiny))
+        errors.append(float(np.abs(plan.sum(1) - a64).sum() + np.abs(plan.sum(0) - b64).sum()))
+        plans.append(plan)
+        fs.append(f)
+        gs.append(g)
+    to = dict(device=like.device, dtype=like.dtype)
+    plan_t = torch.from_numpy(np.stack(plans)).to(**to)
+    f_t = torch.from_numpy(np.stack(fs)).to(**to)
+    g_t = torch.from_numpy(np.stack(gs)).to(**to)
+    value = torch.stack(values)
+    mass_a, mass_b = a_w.sum().to(**to), b_w.sum().to(**to)
+
+    def rule(grad, wanted):
+        scale = grad.reshape(-1, 1)
+        return (_autograd.centred(f_t, mass_a) * scale if wanted[0] else None,
+                _autograd.centred(g_t, mass_b) * scale if wanted[1] else None)
+
+    value = _autograd.attach(value, rule, [_float_weights(a), _float_weights(b)])
+    one = (lambda t: t) if batched else (lambda t: t[0])
     return OTResult(
-        cost=value,
-        plan=torch.from_numpy(plan).to(device=x.device, dtype=x.dtype),
-        f=torch.from_numpy(f).to(device=x.device, dtype=x.dtype),
-        g=torch.from_numpy(g).to(device=x.device, dtype=x.dtype),
-        marginal_error=marginal,
+        cost=one(value), plan=one(plan_t), f=one(f_t), g=one(g_t),
+        marginal_error=errors if batched else errors[0],
         converged=True,
-        duality_gap=gap,
+        duality_gap=gaps if batched else gaps[0],
         method="network_simplex",
     )
+
+
+def _float_weights(w):
+    """The user's weight tensor when it can carry a gradient, else None."""
+    return w if isinstance(w, torch.Tensor) and w.requires_grad else None
+
+
+def _support_value(x, z, user_cost, p, k, plan, rows, cols) -> torch.Tensor:
+    r""":math:`\sum P_{ij} C_{ij}` over the plan's support, differentiable in x, z or the cost."""
+    like = x if user_cost is None else user_cost
+    rows_t = torch.from_numpy(rows).to(like.device)
+    cols_t = torch.from_numpy(cols).to(like.device)
+    mass = torch.from_numpy(plan[rows, cols]).to(device=like.device, dtype=like.dtype)
+    if user_cost is None:
+        xs, zs = (x, z) if k is None else (x[k], z[k])
+        return (mass * ground_cost(xs[rows_t], zs[cols_t], p)).sum()
+    c = user_cost if k is None else user_cost[k]
+    return (mass * c[rows_t, cols_t]).sum()

@@ -97,53 +97,44 @@ def brute_force(x, z, p: float = 1.0) -> OTResult:
     return _result(x, z, perm, p, "brute_force")
 
 
-def _host_costs(x: torch.Tensor, z: torch.Tensor, p: float) -> np.ndarray:
-    """The (B, n, n) float64 cost matrices on the host, in one call (CPU solvers loop over them)."""
-    return cost_matrix(x.detach().cpu().double(), z.detach().cpu().double(), p).numpy()
+def _lsa(costs: np.ndarray) -> list[np.ndarray]:
+    return [linear_sum_assignment(c)[1] for c in costs]
 
 
-def _lsa(x, z, p):
-    return [torch.from_numpy(linear_sum_assignment(c)[1]) for c in _host_costs(x, z, p)], {}
+def _lapjv(costs: np.ndarray) -> list[np.ndarray]:
+    return [np.asarray(lap.lapjv(c, extend_cost=False)[1], dtype=np.int64) for c in costs]
 
 
-def _lapjv(x, z, p):
-    perms = []
-    for c in _host_costs(x, z, p):
-        _, cols, _ = lap.lapjv(c, extend_cost=False)
-        perms.append(torch.from_numpy(np.asarray(cols, dtype=np.int64)))
-    return perms, {}
-
-
-def _network_simplex(x, z, p):
-    n = x.shape[-2]
+def _network_simplex(costs: np.ndarray) -> list[np.ndarray]:
+    n = costs.shape[-1]
     uniform = np.full(n, 1.0 / n)
     # a vertex of the Birkhoff polytope: one entry 1/n per row
-    return [torch.from_numpy(network_simplex(uniform, uniform, c)[0].argmax(1)) for c in _host_costs(x, z, p)], {}
+    return [network_simplex(uniform, uniform, c)[0].argmax(1) for c in costs]
 
 
-def _auction(x, z, p):
-    with torch.no_grad():
-        cost = cost_matrix(x.detach(), z.detach(), p)
-        if cost.dtype not in (torch.float32, torch.float64):
-            cost = cost.float()
-        out = auction(cost)
+def _auction(cost: torch.Tensor):
+    """The batched auction on the cost's device; problems whose certificate fails go to ``lsa``."""
+    if cost.dtype not in (torch.float32, torch.float64):
+        cost = cost.float()
+    out = auction(cost)
     perms = list(out.assignment)
     failed = (~out.certified).nonzero().squeeze(1).tolist()
     if failed:
         warnings.warn(f"auction: optimality certificate failed for problems {failed[:10]} (gap "
                       f"{out.gap[failed].max().item():.3g} > tolerance); solved them with lsa instead",
                       RuntimeWarning, stacklevel=4)
-        fixed, _ = _lsa(x[failed], z[failed], p)
+        fixed = _lsa(cost[failed].detach().double().cpu().numpy())
         for k, perm in zip(failed, fixed):
-            perms[k] = perm
-    n = x.shape[-2]
-    extra = dict(f=out.f.to(x.dtype), g=out.g.to(x.dtype), n_iter=out.n_rounds,
-                 duality_gap=float(out.gap.max()) / n)
+            perms[k] = torch.from_numpy(perm)
+    n = cost.shape[-1]
+    extra = dict(f=out.f, g=out.g, n_iter=out.n_rounds, duality_gap=float(out.gap.max()) / n)
     if failed:
         extra.update(f=None, g=None, duality_gap=None)
     return perms, extra
 
 
+# Solvers on the host take the (B, n, n) float64 cost matrices as one array; the auction takes the
+# cost tensor on its device.
 SOLVERS = {"lsa": _lsa, "lapjv": _lapjv, "network_simplex": _network_simplex, "auction": _auction}
 
 
@@ -158,7 +149,8 @@ def choose_method(x: torch.Tensor) -> str:
       n = 5000, d = 64; 0.038 s against 0.057 s for a loop over 64 problems of n = 128).
 
     The auction is slower than these on the CPU (its bidding rounds cost more than the
-    Jonker-Volgenant solves here), so ``auto`` takes it only on a GPU.
+    Jonker-Volgenant solves here), so ``auto`` takes it only on a GPU. A cost matrix of one's own
+    (``matching(cost=...)``) has no dimension and no geometry: it goes to ``lapjv`` on the CPU.
     """
     if x.device.type == "cuda":
         return "auction"
@@ -168,10 +160,11 @@ def choose_method(x: torch.Tensor) -> str:
     return "lapjv"
 
 
-def matching(x, z, p: float = 2.0, method: str = "auto") -> OTResult:
+def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None) -> OTResult:
     r"""Exact optimal matching of two equal-size uniform clouds (Monge's problem).
 
-    .. math:: \min_{s \in S_n} \frac1n \sum_i \|x_i - z_{s_i}\|^p
+    .. math:: \min_{s \in S_n} \frac1n \sum_i \|x_i - z_{s_i}\|^p \quad\text{or}\quad
+              \min_{s \in S_n} \frac1n \sum_i C_{i s_i}
 
     Parameters
     ----------
@@ -183,6 +176,9 @@ def matching(x, z, p: float = 2.0, method: str = "auto") -> OTResult:
         the batched auction of :mod:`monge.transport.auction` on the device of ``x``, certified
         optimal by a dual bound and completed by ``lsa`` where the certificate fails; ``"auto"``:
         the fastest for the case, see :func:`choose_method`.
+    cost : (n, n) or (B, n, n) Tensor or ndarray, keyword-only, instead of ``x`` and ``z``
+        Any real costs, ``+inf`` for a forbidden pair (a ``ValueError`` names ``cost`` when every
+        permutation meets one). Its gradient is the plan (1/n on the matched pairs).
 
     Returns
     -------
@@ -197,24 +193,72 @@ def matching(x, z, p: float = 2.0, method: str = "auto") -> OTResult:
     >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0]]); z = torch.tensor([[1.0, 0.1], [0.0, 0.1]])
     >>> matching(x, z).permutation.tolist()
     [1, 0]
+    >>> matching(cost=torch.tensor([[1.0, 0.0], [0.0, 5.0]])).permutation.tolist()
+    [1, 0]
     """
-    x, z = _checks.points(x, z, batched=True, same_size=True)
-    p = _checks.exponent(p)
+    x, z, user_cost = _checks.problem(x, z, cost, batched=True, same_size=True)
+    like = x if user_cost is None else user_cost
+    if user_cost is None:
+        p = _checks.exponent(p)
     _checks.method(method, {"auto": None, **SOLVERS})
-    resolved = choose_method(x) if method == "auto" else method
-    n = x.shape[-2]
-    batch = x.shape[0] if x.ndim == 3 else 1
+    resolved = method
+    if method == "auto":
+        resolved = choose_method(x) if user_cost is None else ("auction" if like.device.type == "cuda" else "lapjv")
+    n = like.shape[-2]
+    batch = like.shape[0] if like.ndim == 3 else 1
     if resolved == "auction":  # the whole batch's costs, values and temporaries on the device
-        need, where = 3 * batch * n * n * x.element_size(), x.device
+        need, where = 3 * batch * n * n * like.element_size(), like.device
     else:  # the float64 cost matrices, plus a solver's working copy
         need, where = (batch + 2) * 8 * n * n, torch.device("cpu")
     _memory.require(need, where, f"an exact {n}x{n} matching", "use sliced transport for very large clouds")
-    xb, zb = (x, z) if x.ndim == 3 else (x.unsqueeze(0), z.unsqueeze(0))
-    perms, extra = SOLVERS[resolved](xb, zb, p)
-    perm = torch.stack([q.to(device=x.device, dtype=torch.long) for q in perms])
-    if not bool((perm.sort(-1).values == torch.arange(n, device=x.device)).all()):
+    if user_cost is None:
+        xb, zb = (x, z) if x.ndim == 3 else (x.unsqueeze(0), z.unsqueeze(0))
+        with torch.no_grad():
+            solve_cost = cost_matrix(xb.detach(), zb.detach(), p) if resolved == "auction" else \
+                cost_matrix(xb.detach().cpu().double(), zb.detach().cpu().double(), p)
+        allowed = None
+    else:
+        solve_cost = user_cost.detach().reshape(batch, n, n)
+        if resolved != "auction":
+            solve_cost = solve_cost.cpu().double()
+        allowed = torch.isfinite(solve_cost)
+        if bool(allowed.all()):
+            allowed = None
+        else:
+            solve_cost = _penalised(solve_cost, allowed)
+    if resolved == "auction":
+        perms, extra = _auction(solve_cost)
+    else:
+        perms, extra = [torch.from_numpy(q) for q in SOLVERS[resolved](solve_cost.numpy())], {}
+    perm = torch.stack([q.to(device=like.device, dtype=torch.long) for q in perms])
+    if not bool((perm.sort(-1).values == torch.arange(n, device=like.device)).all()):
         raise RuntimeError(f"{resolved}: returned an assignment that is not a permutation")
-    if x.ndim == 2:
+    if allowed is not None and not bool(allowed.to(perm.device).gather(-1, perm.unsqueeze(-1)).all()):
+        raise ValueError("cost: every permutation meets a forbidden pair (+inf); expected a cost matrix "
+                         "with a perfect matching on the allowed pairs")
+    extra = {k: (v.to(like.dtype) if isinstance(v, torch.Tensor) else v) for k, v in extra.items()}
+    if like.ndim == 2:
         perm = perm[0]
         extra = {k: (v[0] if isinstance(v, torch.Tensor) else v) for k, v in extra.items()}
-    return _result(x, z, perm, p, resolved, **extra)
+    if user_cost is None:
+        return _result(x, z, perm, p, resolved, **extra)
+    return _cost_result(user_cost, perm, resolved, **extra)
+
+
+def _penalised(cost: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Forbidden pairs at a finite cost no optimal permutation pays when another exists."""
+    finite = cost[allowed]
+    n = cost.shape[-1]
+    spread = float(finite.max() - finite.min()) + float(finite.abs().max()) + 1.0
+    return torch.where(allowed, cost, float(finite.max()) + (2 * n + 1) * spread)
+
+
+def _cost_result(cost: torch.Tensor, perm: torch.Tensor, method: str, **extra) -> OTResult:
+    """A matching of a cost matrix of one's own: the mean matched cost, whose gradient is the plan."""
+    matched = cost.gather(-1, perm.unsqueeze(-1)).squeeze(-1)
+    n = perm.shape[-1]
+    plan = None
+    if n * n <= _DENSE_PLAN_LIMIT:
+        plan = torch.zeros(*perm.shape, n, dtype=cost.dtype, device=cost.device)
+        plan.scatter_(-1, perm.unsqueeze(-1), 1.0 / n)
+    return OTResult(cost=matched.mean(-1), plan=plan, permutation=perm, converged=True, method=method, **extra)
