@@ -50,25 +50,28 @@ def check_finite(tensor: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name}: {bad} entries are NaN or inf; expected finite values")
 
 
-def points(x, z, *, batched: bool = False, same_size: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def points(x, z, *, batched: bool = False, same_size: bool = False,
+           names: tuple[str, str] = ("x", "z")) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate two point clouds: `(n, d)` and `(m, d)`, or `(B, n, d)` and `(B, m, d)` when batched.
 
-    A 1-D tensor is read as n points on the line, `(n, 1)`.
+    A 1-D tensor is read as n points on the line, `(n, 1)`. ``names`` are the arguments' names
+    in error messages.
     """
-    x = as_tensor(x, "x")
-    z = as_tensor(z, "z")
+    nx, nz = names
+    x = as_tensor(x, nx)
+    z = as_tensor(z, nz)
     if z.device != x.device:
-        raise TypeError(f"z: on device {z.device} but x is on {x.device}; move both to one device")
-    check_float(x, "x")
-    check_float(z, "z")
+        raise TypeError(f"{nz}: on device {z.device} but {nx} is on {x.device}; move both to one device")
+    check_float(x, nx)
+    check_float(z, nz)
     if x.dtype != z.dtype:
-        raise TypeError(f"z: dtype {z.dtype} differs from x's {x.dtype}; convert one of them")
+        raise TypeError(f"{nz}: dtype {z.dtype} differs from {nx}'s {x.dtype}; convert one of them")
     if x.ndim == 1:
         x = x[:, None]
     if z.ndim == 1:
         z = z[:, None]
     ndims = (2, 3) if batched else (2,)
-    for name, t in (("x", x), ("z", z)):
+    for name, t in ((nx, x), (nz, z)):
         if t.ndim not in ndims:
             shapes = "(n, d) or (B, n, d)" if batched else "(n, d)"
             raise ValueError(f"{name}: shape {tuple(t.shape)}; expected {shapes}")
@@ -77,17 +80,17 @@ def points(x, z, *, batched: bool = False, same_size: bool = False) -> tuple[tor
         if t.shape[-1] == 0:
             raise ValueError(f"{name}: points of dimension 0, shape {tuple(t.shape)}; expected d >= 1")
     if x.ndim != z.ndim:
-        raise ValueError(f"z: shape {tuple(z.shape)} but x has shape {tuple(x.shape)}; expected both batched or neither")
+        raise ValueError(f"{nz}: shape {tuple(z.shape)} but {nx} has shape {tuple(x.shape)}; expected both batched or neither")
     if x.shape[-1] != z.shape[-1]:
-        raise ValueError(f"z: points of dimension {z.shape[-1]} but x's are of dimension {x.shape[-1]}; "
+        raise ValueError(f"{nz}: points of dimension {z.shape[-1]} but {nx}'s are of dimension {x.shape[-1]}; "
                          "expected the same dimension d")
     if x.ndim == 3 and x.shape[0] != z.shape[0]:
-        raise ValueError(f"z: batch of {z.shape[0]} problems but x has {x.shape[0]}; expected equal batch sizes")
+        raise ValueError(f"{nz}: batch of {z.shape[0]} problems but {nx} has {x.shape[0]}; expected equal batch sizes")
     if same_size and x.shape[-2] != z.shape[-2]:
-        raise ValueError(f"z: {z.shape[-2]} points but x has {x.shape[-2]}; a matching needs n == m "
+        raise ValueError(f"{nz}: {z.shape[-2]} points but {nx} has {x.shape[-2]}; a matching needs n == m "
                          "(use kantorovich for weighted or unequal sets)")
-    check_finite(x, "x")
-    check_finite(z, "z")
+    check_finite(x, nx)
+    check_finite(z, nz)
     return x, z
 
 
@@ -138,19 +141,32 @@ def weights(a, n: int, name: str, like: torch.Tensor) -> torch.Tensor:
         raise TypeError(f"{name}: dtype {a.dtype}; expected a floating or integer weight vector")
     if a.shape != (n,):
         raise ValueError(f"{name}: shape {tuple(a.shape)}; expected ({n},), one weight per point")
-    a = a.detach().to(torch.float64)  # sums and cumulative sums of weights are done in float64
+    a = a.to(torch.float64)  # sums and cumulative sums of weights are done in float64
     check_finite(a, name)
     if bool((a < 0).any()):
         raise ValueError(f"{name}: {int((a < 0).sum())} negative weights (min {float(a.min()):.3g}); "
                          "expected non-negative weights")
-    if float(a.sum()) <= 0:
+    if float(a.detach().sum()) <= 0:
         raise ValueError(f"{name}: weights sum to 0; expected a positive total mass")
     return a
 
 
+def batched_weights(w, batch: int, n: int, name: str, like: torch.Tensor) -> torch.Tensor:
+    """Validated weights (n,) or (B, n) as a (B, n) float64 tensor, detached (the solvers attach
+    their gradient themselves); unbatched weights are shared by every problem (a view)."""
+    if w is not None and getattr(w, "ndim", 1) == 2:
+        w = as_tensor(w, name, like)
+        if w.shape != (batch, n):
+            raise ValueError(f"{name}: shape {tuple(w.shape)}; expected ({n},) or ({batch}, {n})")
+        w = torch.stack([weights(row, n, name, like) for row in w])
+    else:
+        w = weights(w, n, name, like).expand(batch, n)
+    return w.detach()
+
+
 def equal_mass(a: torch.Tensor, b: torch.Tensor, dtype: torch.dtype) -> None:
     """Weight sums must agree up to the precision of the points' dtype."""
-    sa, sb = float(a.sum()), float(b.sum())
+    sa, sb = float(a.detach().sum()), float(b.detach().sum())
     tol = weight_tolerance(dtype)
     if abs(sa - sb) > tol * max(abs(sa), abs(sb)):
         raise ValueError(f"b: weights sum to {sb:.7g} but a sums to {sa:.7g} (relative tolerance {tol:g}); "

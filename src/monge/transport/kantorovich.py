@@ -105,8 +105,8 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
     ----------
     x : (n, d) or (B, n, d) Tensor or ndarray
     z : (m, d) or (B, m, d) Tensor or ndarray
-    a : (n,) weights, optional (uniform by default; ``[]`` too); non-negative, same total as ``b``
-    b : (m,) weights, optional
+    a : (n,) or (B, n) weights, optional (uniform by default; ``[]`` too); non-negative, same total as ``b``
+    b : (m,) or (B, m) weights, optional
     p : float > 0, the exponent of the ground cost ``|x - z|^p``
     cost : (n, m) or (B, n, m) Tensor or ndarray, keyword-only, instead of ``x`` and ``z``
         Any real costs; ``+inf`` forbids a pair (a ``ValueError`` names ``cost`` when no coupling
@@ -135,15 +135,16 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
     n, m = like.shape[-2], (z.shape[-2] if user_cost is None else user_cost.shape[-1])
     if user_cost is None:
         p = _checks.exponent(p)
-    a_w = _checks.weights(a, n, "a", like)
-    b_w = _checks.weights(b, m, "b", like)
-    _checks.equal_mass(a_w, b_w, like.dtype)
     batch = like.shape[0] if batched else 1
+    a_w = _checks.batched_weights(a, batch, n, "a", like)  # their gradient is attached below: the duals
+    b_w = _checks.batched_weights(b, batch, m, "b", like)
+    for k in range(batch if a_w.stride(0) or b_w.stride(0) else 1):
+        _checks.equal_mass(a_w[k], b_w[k], like.dtype)
     # cost matrix and plan in float64, plus POT's working copies
     _memory.require(4 * 8 * n * m, torch.device("cpu"), f"the exact {n}x{m} linear programme",
                     "use sinkhorn or sliced transport for large weighted problems")
-    a64 = (a_w / a_w.sum()).cpu().numpy()
-    b64 = (b_w / b_w.sum()).cpu().numpy()
+    a64 = (a_w / a_w.sum(-1, keepdim=True)).cpu().numpy()
+    b64 = (b_w / b_w.sum(-1, keepdim=True)).cpu().numpy()
     if user_cost is None:
         costs = cost_matrix(x.detach().double().cpu(), z.detach().double().cpu(), p).numpy()
     else:
@@ -152,14 +153,14 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
     plans, fs, gs, values, gaps, errors = [], [], [], [], [], []
     for k in range(batch):
         if user_cost is not None:
-            _checks.feasible(torch.from_numpy(costs[k]), a_w, b_w)
-        plan, f, g = _solve(a64, b64, costs[k])
+            _checks.feasible(torch.from_numpy(costs[k]), a_w[k], b_w[k])
+        plan, f, g = _solve(a64[k], b64[k], costs[k])
         rows, cols = np.nonzero(plan)
         values.append(_support_value(x, z, user_cost, p, k if batched else None, plan, rows, cols))
         total = float((plan[rows, cols] * costs[k][rows, cols]).sum())
-        dual = float(a64 @ f + b64 @ g)
+        dual = float(a64[k] @ f + b64[k] @ g)
         gaps.append(abs(total - dual) / max(abs(total), np.finfo(np.float64).tiny))
-        errors.append(float(np.abs(plan.sum(1) - a64).sum() + np.abs(plan.sum(0) - b64).sum()))
+        errors.append(float(np.abs(plan.sum(1) - a64[k]).sum() + np.abs(plan.sum(0) - b64[k]).sum()))
         plans.append(plan)
         fs.append(f)
         gs.append(g)
@@ -168,7 +169,7 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
     f_t = torch.from_numpy(np.stack(fs)).to(**to)
     g_t = torch.from_numpy(np.stack(gs)).to(**to)
     value = torch.stack(values)
-    mass_a, mass_b = a_w.sum().to(**to), b_w.sum().to(**to)
+    mass_a, mass_b = a_w.sum(-1).to(**to), b_w.sum(-1).to(**to)
 
     def rule(grad, wanted):
         scale = grad.reshape(-1, 1)

@@ -118,9 +118,10 @@ def transport_1d(u, v, a=None, b=None, p: float = 2.0) -> OTResult:
     >>> float(transport_1d(torch.tensor([0.0, 1.0]), torch.tensor([3.0, 2.0]), p=1).cost)
     2.0
     """
-    u, v = _checks.points(u, v)
-    if u.shape[1] != 1:
-        raise ValueError(f"u: shape {tuple(u.shape)}; expected points on the line, (n,) or (n, 1)")
+    u, v = _checks.points(u, v, names=("u", "v"))
+    for name, t in (("u", u), ("v", v)):
+        if t.shape[1] != 1:
+            raise ValueError(f"{name}: shape {tuple(t.shape)}; expected points on the line, (n,) or (n, 1)")
     p = _convex(p)
     a, b = _weights_1d(a, b, u.shape[0], v.shape[0], u)
     cost = _quantile_cost(u[:, 0], v[:, 0], a, b, p)
