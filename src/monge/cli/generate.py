@@ -2,10 +2,11 @@ r"""``monge generate``: train a generative network of chapter 2 and write its ru
 
 ``monge generate --data gaussians8 --loss exact`` trains :math:`x = g_w(y)` by the text's
 :math:`\min_w \mathrm{Distance}(\{g_w(y_i)\}, \{z_i\})` with Monge's exact matching of each
-minibatch; ``--loss sinkhorn`` with the Sinkhorn divergence, ``--loss sliced`` with sliced
-transport, ``--loss wgan|wgan-gp`` with a critic that learns the cost (section 2.5). Every setting
-has a measured default per data set and loss (:mod:`monge.training.generative_recipes`);
-``--resume DIR`` continues a killed run from its last checkpoint.
+minibatch; ``--loss sinkhorn`` with the Sinkhorn divergence (``--rho R``: unbalanced, points may
+be left partly unmatched), ``--loss sliced`` with sliced transport, ``--loss wgan|wgan-gp`` with a
+critic that learns the cost (section 2.5). Every setting has a measured default per data set and
+loss (:mod:`monge.training.generative_recipes`); ``--resume DIR`` continues a killed run from its
+last checkpoint.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from ._files import load_points as read_points
 
 COMMAND = "generate"
 # The settings a user may pass; each one's flag is --<name with dashes>.
-FLAGS = ("data", "loss", "network", "latent", "widths", "batch", "steps", "lr", "p", "eps", "seed", "data_seed")
+FLAGS = ("data", "loss", "network", "latent", "widths", "batch", "steps", "lr", "p", "eps", "rho", "seed",
+         "data_seed")
+# Settings newer than some run folders, and what a config.json without them meant (rho: balanced).
+ADDED = {"rho": None}
 SNAPSHOT_POINTS, SNAPSHOT_IMAGES = 1000, 12
 PANELS = 9  # snapshots shown in a figure
 
@@ -79,6 +83,9 @@ def register(subparsers) -> None:
                      help="transport losses: the cost |x - z|^p (default 1, the text's Monge cost)")
     net.add_argument("--eps", type=float, default=None,
                      help="sinkhorn: temperature in units of the cost (default 1e-2 diameter^p)")
+    net.add_argument("--rho", type=float, default=None, metavar="R",
+                     help="sinkhorn: unbalanced minibatch transport, the strength of the marginal penalties "
+                          "R KL in units of the cost (default: balanced, every point matched)")
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="run folder (default: runs/generate-<YYYYmmdd-HHMMSS>); must be new or empty (a "
                              "previous run is continued with --resume DIR, never overwritten)")
@@ -122,6 +129,7 @@ def _stored_config(folder: Path) -> GenerateConfig:
         found = stored.get("command") if isinstance(stored, dict) else type(stored).__name__
         raise ValueError(f"--resume: {folder} holds a run of {found!r}; expected a monge generate run")
     names = {f.name for f in dataclasses.fields(GenerateConfig)}
+    stored = {**ADDED, **stored}
     missing = sorted(names - set(stored))
     if missing:
         raise ValueError(f"--resume: {path} lacks the settings {', '.join(missing)}; expected a complete monge "
@@ -186,7 +194,7 @@ class _Snapshots:
 
 def _train_transport(config, points, generator, folder, resume, snapshots) -> dict:
     data = points.train / points.scale if points.scale is not None else points.train
-    return fit_generator(generator, data, run=folder, loss=config.loss, p=config.p, eps=config.eps,
+    return fit_generator(generator, data, run=folder, loss=config.loss, p=config.p, eps=config.eps, rho=config.rho,
                          steps=config.steps, batch=config.batch, lr=config.lr, schedule=config.schedule,
                          checkpoint_every=config.checkpoint_every, seed=config.seed, resume=resume,
                          every=config.every, on_snapshot=snapshots)

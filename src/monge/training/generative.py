@@ -15,7 +15,8 @@ optimum is unique, this is the gradient of the Distance). The losses
 - ``"exact"``: Monge's problem solved exactly (:func:`monge.transport.matching`); the loss is the
   mean cost :math:`\frac1n \sum_i \|x_i - z_{s^*_i}\|^p`, the text's Distance divided by :math:`n`;
 - ``"sinkhorn"``: the Sinkhorn divergence :math:`S_\varepsilon` (entropic transport with its bias
-  removed, :func:`monge.transport.sinkhorn_divergence`);
+  removed, :func:`monge.transport.sinkhorn_divergence`); with ``rho``, unbalanced: the constraint
+  that every point be matched is relaxed to a penalty (:func:`make_loss`);
 - ``"sliced"``: the sliced cost, 1-D transport along random directions (new ones every step).
 
 Why the exponent is the text's :math:`p = 1` by default. Two minibatches of the same law are not
@@ -85,8 +86,21 @@ def _positive(value, name: str) -> float:
 
 
 def make_loss(loss: str | nn.Module = "exact", *, p: float = 1.0, eps: float | None = None,
-              max_iter: int = 20) -> nn.Module:
+              rho: float | None = None, max_iter: int = 20) -> nn.Module:
     r"""The transport loss of a name in :data:`LOSSES`, as an :class:`monge.transport.OTLoss`.
+
+    With ``rho`` the Sinkhorn loss is unbalanced (Fatras et al., "Unbalanced minibatch optimal
+    transport; applications to domain adaptation", ICML 2021): each of its three entropic problems
+    replaces the marginal constraints :math:`P 1 = a`, :math:`P^\top 1 = b` by penalties,
+
+    .. math:: \mathrm{OT}_\varepsilon^\rho(a, b) = \min_{P \ge 0} \langle P, C \rangle
+              + \varepsilon\, \mathrm{KL}(P | a \otimes b) + \rho\, \mathrm{KL}(P 1 | a)
+              + \rho\, \mathrm{KL}(P^\top 1 | b),
+
+    so that a generated point whose partners in the other minibatch are all far (a cost well above
+    :math:`\rho`) keeps part of its mass untransported instead of being pulled across to them. The
+    divergence's extra term :math:`\tfrac{\varepsilon}{2} (m(a) - m(b))^2` is zero here (uniform
+    weights); :math:`\rho \to \infty` is the balanced loss.
 
     Parameters
     ----------
@@ -94,12 +108,16 @@ def make_loss(loss: str | nn.Module = "exact", *, p: float = 1.0, eps: float | N
     p : float, the ground cost :math:`\|x - z\|^p` (1: the text's Monge cost)
     eps : float, optional; Sinkhorn's temperature in units of the cost (default: 1e-2 times the
         diameter of the two clouds to the power p). Refused for the other losses.
+    rho : float, optional; the strength :math:`\rho` of the marginal penalties, in units of the cost
+        (default: balanced transport, every point matched). Refused for the other losses.
     max_iter : int, Sinkhorn iterations per step (see :data:`SINKHORN_OPTIONS`)
 
     Examples
     --------
     >>> make_loss("sinkhorn", eps=0.05)
-    OTLoss(p=1.0, method='sinkhorn_divergence', reduction='mean', eps=0.05, max_iter=20, anneal=False, tol=0.01, warn=False)
+    OTLoss(p=1.0, method='sinkhorn_divergence', reduction='mean', eps=0.05, rho=None, max_iter=20, anneal=False, tol=0.01, warn=False)
+    >>> make_loss("sinkhorn", p=2.0, rho=0.2).options["rho"]
+    0.2
     """
     if isinstance(loss, nn.Module):
         return loss
@@ -112,8 +130,12 @@ def make_loss(loss: str | nn.Module = "exact", *, p: float = 1.0, eps: float | N
         if loss != "sinkhorn":
             raise ValueError(f"eps: {eps!r}; only the sinkhorn loss has a temperature, not {loss!r}")
         _positive(eps, "eps")
+    if rho is not None:
+        if loss != "sinkhorn":
+            raise ValueError(f"rho: {rho!r}; only the sinkhorn loss has unbalanced transport, not {loss!r}")
+        rho = _positive(rho, "rho")
     if loss == "sinkhorn":
-        return OTLoss(p=p, method=LOSSES[loss], eps=eps, max_iter=_integer(max_iter, "max_iter", 1),
+        return OTLoss(p=p, method=LOSSES[loss], eps=eps, rho=rho, max_iter=_integer(max_iter, "max_iter", 1),
                       **SINKHORN_OPTIONS)
     if loss == "sliced":
         return OTLoss(p=p, method="sliced", n_directions=SLICED_DIRECTIONS)
@@ -140,9 +162,9 @@ def _data(data, generator: nn.Module) -> torch.Tensor:
 
 
 def fit_generator(generator: nn.Module, data, *, run: Run, loss: str | nn.Module = "exact", p: float = 1.0,
-                  eps: float | None = None, max_iter: int = 20, steps: int = 2000, batch: int = 256,
-                  lr: float = 1e-3, schedule: str = "cosine", checkpoint_every: int = 200, seed: int = 0,
-                  resume: bool = False, progress: bool | None = None, tensorboard: bool | None = False,
+                  eps: float | None = None, rho: float | None = None, max_iter: int = 20, steps: int = 2000,
+                  batch: int = 256, lr: float = 1e-3, schedule: str = "cosine", checkpoint_every: int = 200,
+                  seed: int = 0, resume: bool = False, progress: bool | None = None, tensorboard: bool | None = False,
                   every: int | None = None, on_snapshot: Callable[[int, nn.Module], None] | None = None) -> dict:
     r"""Train ``generator`` by minibatch optimal transport to ``data``, writing the run folder ``run``.
 
@@ -165,7 +187,7 @@ def fit_generator(generator: nn.Module, data, *, run: Run, loss: str | nn.Module
     run : Run, the folder (made with ``resume=True`` to continue)
     loss : ``"exact"``, ``"sinkhorn"``, ``"sliced"`` (:func:`make_loss`) or a module ``(x, z) -> scalar``
         on flat samples, e.g. ``OTLoss(p=2, method="exact")``
-    p, eps, max_iter : of :func:`make_loss` (ignored for a module)
+    p, eps, rho, max_iter : of :func:`make_loss` (ignored for a module)
     steps : int, Adam steps (the loop's unit)
     batch : int, samples per minibatch, generated and real alike
     lr : float, the (initial) learning rate of Adam
@@ -195,7 +217,7 @@ def fit_generator(generator: nn.Module, data, *, run: Run, loss: str | nn.Module
     monge.training.loop.DivergedError
         The loss became NaN or infinite (the last good checkpoint is kept).
     """
-    objective = make_loss(loss, p=p, eps=eps, max_iter=max_iter)
+    objective = make_loss(loss, p=p, eps=eps, rho=rho, max_iter=max_iter)
     steps, batch = _integer(steps, "steps", 1), _integer(batch, "batch", 2)
     lr = _positive(lr, "lr")
     checkpoint_every, seed = _integer(checkpoint_every, "checkpoint_every", 1), _integer(seed, "seed", 0)

@@ -72,6 +72,9 @@ class GenerateConfig:
     batch, steps, lr : samples per minibatch, optimizer steps, (initial) learning rate
     p : the ground cost :math:`\\|x - z\\|^p` of the transport losses (1: the text's)
     eps : Sinkhorn's temperature, in units of the cost (sinkhorn only; default 1e-2 diameter^p)
+    rho : unbalanced minibatch transport (sinkhorn only; default ``None``, balanced): the strength of
+        the marginal penalties :math:`\\rho\\, \\mathrm{KL}`, in units of the cost
+        (:func:`monge.training.generative.make_loss`)
     schedule : ``"cosine"`` or ``"constant"`` learning rate (transport losses)
     checkpoint_every, every : steps between checkpoints, and between snapshots for the figures
     seed : initial weights, minibatches and latent codes
@@ -89,6 +92,7 @@ class GenerateConfig:
     lr: float | None = None
     p: float | None = None
     eps: float | None = None
+    rho: float | None = None
     schedule: str | None = None
     checkpoint_every: int | None = None
     every: int | None = None
@@ -130,7 +134,7 @@ def check(config: GenerateConfig) -> None:
                         ("seed", 0), ("data_seed", 0)):
         if getattr(config, name) is not None:
             _integer(config, name, least)
-    for name in ("lr", "p", "eps"):
+    for name in ("lr", "p", "eps", "rho"):
         if getattr(config, name) is not None:
             _positive(config, name)
     if config.widths is not None:
@@ -139,6 +143,8 @@ def check(config: GenerateConfig) -> None:
             raise ValueError(f"widths: {config.widths!r}; expected positive integers, e.g. 256,256,256")
     if config.eps is not None and config.loss != "sinkhorn":
         raise ValueError(f"eps: {config.eps!r}; only the sinkhorn loss has a temperature, not {config.loss!r}")
+    if config.rho is not None and config.loss != "sinkhorn":
+        raise ValueError(f"rho: {config.rho!r}; only the sinkhorn loss has unbalanced transport, not {config.loss!r}")
     if config.loss in ADVERSARIAL:
         for name in ("p", "schedule"):
             if getattr(config, name) is not None:

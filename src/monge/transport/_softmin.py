@@ -123,6 +123,8 @@ class Softmin:
             else:
                 cost = torch.sub(h.unsqueeze(1), buf, out=cost_out).mul_(eps.view(-1, 1, 1))
         buf.add_(f_log[:, rows].unsqueeze(-1)).clamp_(min=log_floor(f_log.dtype)).exp_()
+        if self.has_inf:  # the floor above lifts a forbidden pair's -inf: it carries no mass at all
+            buf.masked_fill_(torch.isinf(self.dense[:, rows]), 0.0)
         return cost
 
     def _times_plan(self, cost: torch.Tensor, plan: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
