@@ -110,7 +110,7 @@ def exponent(p) -> float:
     return p
 
 
-def cost_range(x: torch.Tensor, z: torch.Tensor, p: float) -> None:
+def cost_range(x: torch.Tensor, z: torch.Tensor, p: float, names: tuple[str, str] = ("x", "z")) -> None:
     """Refuse clouds whose costs ``|x - z|^p`` (or the squares the expansion forms) overflow the dtype.
 
     The bound is taken in float64 on the clouds' joint extent after centring, as the cost
@@ -122,7 +122,7 @@ def cost_range(x: torch.Tensor, z: torch.Tensor, p: float) -> None:
     extent = float((both.amax(0) - both.amin(0)).norm())
     largest = max(extent ** max(p, 2.0), extent)
     if largest * 4 * x.shape[-1] > torch.finfo(x.dtype).max:
-        name = "x" if float(x.detach().abs().max()) >= float(z.detach().abs().max()) else "z"
+        name = names[0] if float(x.detach().abs().max()) >= float(z.detach().abs().max()) else names[1]
         raise ValueError(f"{name}: the clouds span {extent:.3g}, so |x - z|^{p:g} reaches {largest:.3g}, beyond "
                          f"{x.dtype}'s range ({torch.finfo(x.dtype).max:.3g}); use float64 points or rescale them")
 

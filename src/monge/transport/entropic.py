@@ -271,7 +271,8 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
         rows, cols, transport = to_z.reductions(f_log, h, target, plan=plan_out)
         if rho is None:
             marginal = (rows - a3).abs().sum(1) + (cols - b3).abs().sum(1)
-            entropic = (a3 * f).sum(1) + (b3 * g).sum(1) - eps * (rows.sum(1) - 1)
+            # the dual's mass term eps (sum P - 1) vanishes: the rows are exact (f is updated last)
+            entropic = (a3 * f).sum(1) + (b3 * g).sum(1)
         else:  # distance to the relaxed marginals a e^{-f/rho}, b e^{-g/rho} of the optimum
             marginal = (rows - a3 * torch.exp(-f / rho)).abs().sum(1) + (cols - b3 * torch.exp(-g / rho)).abs().sum(1)
             entropic = (-rho * (a3 * torch.expm1(-f / rho)).sum(1) - rho * (b3 * torch.expm1(-g / rho)).sum(1)
@@ -361,10 +362,23 @@ def _iterate(to_z: Softmin, to_x: Softmin, log_a, log_b, b3, steps: list[float],
 def _translate(f, g, log_a, log_b, rho: float, active):
     r"""The best translation :math:`(f + \lambda, g - \lambda)` of unbalanced potentials.
 
-    The entropic term does not see it; the marginal terms :math:`-ho \langle a, e^{-f/ho}angle
-    - ho \langle b, e^{-g/ho}angle` are maximal at :math:`\lambda = rac{ho}{2}
-    \log rac{\langle a, e^{-f/ho}angle}{\langle b, e^{-g/ho}angle}`. Without it the
-    constant mode decays like :math:`	au^{2k}`, :math:`	au = ho / (ho + arepsilon)`: a
+    The entropic term does not see it; the marginal terms :math:`-
+ho \langle a, e^{-f/
+ho}
+angle
+    - 
+ho \langle b, e^{-g/
+ho}
+angle` are maximal at :math:`\lambda = rac{
+ho}{2}
+    \log rac{\langle a, e^{-f/
+ho}
+angle}{\langle b, e^{-g/
+ho}
+angle}`. Without it the
+    constant mode decays like :math:`	au^{2k}`, :math:`	au = 
+ho / (
+ho + arepsilon)`: a
     million iterations at rho / eps = 1e6 (Sejourne et al., "Faster unbalanced optimal transport:
     translation invariant Sinkhorn and 1-D Frank-Wolfe", AISTATS 2022).
     """

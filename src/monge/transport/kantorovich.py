@@ -135,6 +135,7 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
     n, m = like.shape[-2], (z.shape[-2] if user_cost is None else user_cost.shape[-1])
     if user_cost is None:
         p = _checks.exponent(p)
+        _checks.cost_range(x, z, p)
     batch = like.shape[0] if batched else 1
     a_w = _checks.batched_weights(a, batch, n, "a", like)  # their gradient is attached below: the duals
     b_w = _checks.batched_weights(b, batch, m, "b", like)

@@ -79,6 +79,7 @@ def brute_force(x, z, p: float = 1.0) -> OTResult:
     """
     x, z = _checks.points(x, z, same_size=True)
     p = _checks.exponent(p)
+    _checks.cost_range(x, z, p)
     n = x.shape[0]
     if n > BRUTE_FORCE_MAX:
         raise ValueError(f"x: {n} points means {math.factorial(n):,} permutations; brute_force takes "
@@ -200,6 +201,7 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
     like = x if user_cost is None else user_cost
     if user_cost is None:
         p = _checks.exponent(p)
+        _checks.cost_range(x, z, p)
     _checks.method(method, {"auto": None, **SOLVERS})
     resolved = method
     if method == "auto":

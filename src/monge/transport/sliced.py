@@ -123,6 +123,7 @@ def transport_1d(u, v, a=None, b=None, p: float = 2.0) -> OTResult:
         if t.shape[1] != 1:
             raise ValueError(f"{name}: shape {tuple(t.shape)}; expected points on the line, (n,) or (n, 1)")
     p = _convex(p)
+    _checks.cost_range(u, v, p, names=("u", "v"))
     a, b = _weights_1d(a, b, u.shape[0], v.shape[0], u)
     cost = _quantile_cost(u[:, 0], v[:, 0], a, b, p)
     return OTResult(cost=cost, method="sorting", converged=True)
@@ -175,6 +176,7 @@ def sliced(x, z, a=None, b=None, p: float = 2.0, *, n_directions: int = 128, see
     """
     x, z = _checks.points(x, z)
     p = _convex(p)
+    _checks.cost_range(x, z, p)
     if directions is None:
         directions = random_directions(n_directions, x.shape[1], seed=seed, like=x)
     else:
