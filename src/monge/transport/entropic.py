@@ -126,7 +126,20 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
              block_rows: int | None = None, warn: bool = True) -> OTResult:
     r"""Entropic optimal transport by Sinkhorn's iterations in the log domain.
 
-    .. math:: \min_{P \in U(a, b)} \sum_{ij} P_{ij} \|x_i - z_j\|^p + \varepsilon\, \mathrm{KL}(P \,|\, a \otimes b)
+    .. math:: \min_{P \in U(a, b)} \sum_{ij} P_{ij} C_{ij} + \varepsilon\, \mathrm{KL}(P \,|\, a \otimes b),
+              \qquad C_{ij} = \|x_i - z_j\|^p \ \text{or a cost of one's own}
+
+    Unbalanced (``rho``): the constraint :math:`P \in U(a, b)` becomes a penalty,
+
+    .. math:: \min_{P \ge 0} \langle P, C\rangle + \varepsilon\, \mathrm{KL}(P \,|\, a \otimes b)
+              + \rho\, \mathrm{KL}(P 1 \,|\, a) + \rho\, \mathrm{KL}(P^\top 1 \,|\, b)
+
+    (generalised KL, :math:`\sum p \log(p/q) - p + q`), solved by the same iterations with each
+    soft c-transform scaled by :math:`\rho / (\rho + \varepsilon)` and the potentials translated
+    optimally at each iteration; the weights then keep their masses (Chizat, Peyre, Schmitzer,
+    Vialard, "Scaling algorithms for unbalanced optimal transport problems", 2018; Sejourne et
+    al., 2022). Its plan is POT's ``ot.unbalanced.sinkhorn_unbalanced(a, b, C, eps, rho,
+    reg_type="kl")``.
 
     The updates are soft c-transforms computed with a log-sum-exp (max first), stable down to eps of
     1e-4 of the cost scale in float32 (and far below in float64); no NaN or inf where the problem is
@@ -140,9 +153,16 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
     ----------
     x : (n, d) or (B, n, d) Tensor or ndarray
     z : (m, d) or (B, m, d) Tensor or ndarray
-    a, b : (n,), (m,) or (B, n), (B, m) weights, optional (uniform by default); normalised to mass 1
+    a, b : (n,), (m,) or (B, n), (B, m) weights, optional (uniform by default; ``[]`` too);
+        normalised to mass 1 (balanced) or kept (unbalanced)
     p : float > 0, the ground cost :math:`\|x - z\|^p`
-    eps : float, the temperature in units of the cost (default: 1e-2 times the diameter^p)
+    cost : (n, m) or (B, n, m) Tensor or ndarray, keyword-only, instead of ``x`` and ``z``
+        Any real costs, ``+inf`` for a forbidden pair (it carries no mass; a ``ValueError`` names
+        ``cost`` when a balanced problem has no coupling that avoids them). Held whole (dense).
+    eps : float, the temperature in units of the cost (default: 1e-2 times the diameter^p, or
+        of the spread of ``cost``; 1 when every cost is equal)
+    rho : float > 0, optional; the strength of the marginal penalties, in units of the cost
+        (``None``: balanced transport)
     max_iter : int, iterations at the target eps after annealing
     tol : float, target L1 marginal error
     scaling : float in (0, 1), optional; ratio of successive eps while annealing (default:
@@ -170,12 +190,18 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
     Returns
     -------
     OTResult
-        ``cost`` :math:`\sum_{ij} P_{ij} C_{ij}`, the transport cost of the entropic plan (>= the
-        exact W_p^p); ``entropic_cost`` :math:`\mathrm{OT}_\varepsilon`, the dual objective; both
-        differentiable in ``x`` and ``z`` with the envelope gradient :math:`\sum_{ij} P_{ij}
-        \nabla c(x_i, z_j)` (first order: the potentials are held fixed; backward costs one pass,
-        like one iteration); ``f``, ``g`` (potentials), ``plan``, ``n_iter``, ``marginal_error``
-        (row plus column L1 error of the returned plan), ``converged``, ``eps``. For batched input,
+        ``entropic_cost``: :math:`\mathrm{OT}_\varepsilon`, the optimal value (the dual
+        objective at the potentials; with ``rho`` the unbalanced one), differentiable in ``x``,
+        ``z``, ``cost``, ``a`` and ``b`` by the envelope theorem: the plan in the cost, the
+        potentials in the weights (centred and divided by the mass when balanced), one pass like an
+        iteration. ``cost``: :math:`\sum_{ij} P_{ij} C_{ij}`, the transport cost of the entropic
+        plan (>= the exact W_p^p when balanced), differentiable in the same arguments by implicit
+        differentiation of the optimality conditions (see
+        :mod:`monge.transport._entropic_gradients`; a conjugate-gradient solve in the backward
+        pass). ``f``, ``g`` (potentials, :math:`P_{ij} = a_i b_j e^{(f_i + g_j - C_{ij})/
+        \varepsilon}`), ``plan``, ``n_iter``, ``marginal_error`` (row plus column L1 error of the
+        returned plan; with ``rho``, against the relaxed marginals :math:`a e^{-f/\rho}`,
+        :math:`b e^{-g/\rho}` of the optimum), ``converged``, ``eps``. For batched input,
         ``n_iter``, ``marginal_error`` and ``converged`` are per problem.
 
     Examples
