@@ -8,7 +8,8 @@ import torch
 from monge.cli import generate
 from monge.cli.main import build_parser
 from monge.data import load_points
-from monge.training import assessment
+from monge.training import assessment, generative
+from monge.training.generative import make_loss
 from monge.training.generative_recipes import resolve
 
 from .conftest import read_json
@@ -152,6 +153,12 @@ def test_killed_run_resumes_to_the_same_generator(monge, tmp_path, monkeypatch):
     (["--eps", "0", "--loss", "sinkhorn"], "eps: 0.0; expected a finite number > 0"),
     (["--eps", "-0.1", "--loss", "sinkhorn"], "eps: -0.1"),
     (["--eps", "0.1"], "eps: 0.1; only the sinkhorn loss has a temperature, not 'exact'"),
+    (["--rho", "0", "--loss", "sinkhorn"], "rho: 0.0; expected a finite number > 0"),
+    (["--rho", "-1", "--loss", "sinkhorn"], "rho: -1.0"),
+    (["--rho", "nan", "--loss", "sinkhorn"], "rho: nan"),
+    (["--rho", "0.2"], "rho: 0.2; only the sinkhorn loss has unbalanced transport, not 'exact'"),
+    (["--rho", "0.2", "--loss", "sliced"], "rho: 0.2; only the sinkhorn loss has unbalanced transport, not 'sliced'"),
+    (["--rho", "0.2", "--loss", "wgan"], "rho: 0.2; only the sinkhorn loss has unbalanced transport, not 'wgan'"),
     (["--latent", "0"], "latent: 0; expected an integer >= 1"),
     (["--latent", "-2"], "latent: -2"),
     (["--network", "conv"], r"network: 'conv' needs images \(C, H, W\); gaussians8 holds samples of shape \(2,\)"),
@@ -172,6 +179,47 @@ def test_bad_input_is_one_line_and_exit_2(monge, tmp_path, flags, message):
     assert err.startswith("monge generate: error: ") and err.count("\n") == 1
     assert __import__("re").search(message, err), err
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_rho_must_be_a_number(monge, tmp_path):
+    code, _, err = monge("generate", "--loss", "sinkhorn", "--rho", "strong", "--out", tmp_path / "run", "--quiet")
+    assert code == 2 and "argument --rho: invalid float value: 'strong'" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_rho_reaches_the_loss_and_stays_on_resume(monge, tmp_path, monkeypatch):
+    built = []
+
+    def spy(*args, **kwargs):
+        built.append(make_loss(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(generative, "make_loss", spy)
+    monkeypatch.setattr(generate, "figures", lambda *args: [])
+    out = tmp_path / "run"
+    code, _, err = monge("generate", "--loss", "sinkhorn", "--p", "2", "--rho", "0.5", "--out", out, *FAST)
+    assert code == 0, err
+    assert [(loss.method, loss.p, loss.options["rho"]) for loss in built] == [("sinkhorn_divergence", 2.0, 0.5)]
+    assert read_json(out / "config.json")["rho"] == 0.5
+    code, _, err = monge("generate", "--resume", out, "--rho", "1", "--quiet")
+    assert code == 2 and "--rho 1.0: conflicts with the run being resumed (rho = 0.5" in err
+    code, _, err = monge("generate", "--resume", out, "--rho", "0.5", "--quiet")
+    assert code == 0, err
+    assert built[-1].options["rho"] == 0.5
+
+
+def test_a_run_folder_from_before_rho_resumes_balanced(monge, tmp_path, monkeypatch):
+    monkeypatch.setattr(generate, "figures", lambda *args: [])
+    out = tmp_path / "run"
+    assert monge("generate", "--loss", "sinkhorn", "--out", out, *FAST)[0] == 0
+    config = read_json(out / "config.json")
+    assert config.pop("rho") is None
+    (out / "config.json").write_text(json.dumps(config))
+    code, _, err = monge("generate", "--resume", out, "--rho", "0.5", "--quiet")
+    assert code == 2 and "--rho 0.5: conflicts with the run being resumed (rho = None" in err
+    code, _, err = monge("generate", "--resume", out, "--quiet")
+    assert code == 0, err
+    assert read_json(out / "config.json")["rho"] is None and read_json(out / "summary.json")["resumed_at_step"] == 12
 
 
 def test_bad_files_and_folders(monge, tmp_path):

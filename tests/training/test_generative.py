@@ -48,6 +48,25 @@ def test_each_loss_moves_the_samples_onto_the_data(tmp_path, loss):
     assert json.loads((tmp_path / "summary.json").read_text())["final_loss"] == pytest.approx(summary["final_loss"])
 
 
+def test_rho_makes_the_sinkhorn_loss_unbalanced():
+    """A generated point far from every data point: balanced transport pulls it across with the
+    full gradient of its cost, unbalanced transport (rho well below that cost) leaves its mass behind."""
+    assert make_loss("sinkhorn").options["rho"] is None
+    z = torch.randn(32, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64) * 0.1
+    x = z.clone()
+    x[0] = torch.tensor([3.0, 0.0], dtype=torch.float64)  # a squared distance of about 9 to the data
+    pulls = {}
+    for rho in (None, 1e-2):
+        loss = make_loss("sinkhorn", p=2.0, eps=1e-2, rho=rho, max_iter=200)
+        assert loss.options["rho"] == rho and loss.method == "sinkhorn_divergence"
+        point = x.clone().requires_grad_(True)
+        loss(point, z).backward()
+        pulls[rho] = float(point.grad[0].norm())
+    # 2 (x_0 - z_s) / n, the gradient of its whole cost, with z_s within 0.4 of the origin
+    assert pulls[None] == pytest.approx(2 * 3.0 / 32, rel=0.15)
+    assert pulls[1e-2] < 0.01 * pulls[None]
+
+
 def test_an_otloss_module_and_images(tmp_path):
     torch.manual_seed(0)
     g = ConvGenerator(4, (1, 8, 8), channels=(8, 4))
@@ -104,6 +123,12 @@ def test_watchdog_stops_on_nan(tmp_path):
     (dict(loss="exact", eps=0.1), "eps: 0.1; only the sinkhorn loss"),
     (dict(loss="sinkhorn", eps=0.0), "eps: 0.0; expected a finite number > 0"),
     (dict(loss="sinkhorn", eps=-1.0), "eps: -1.0"),
+    (dict(loss="exact", rho=0.1), "rho: 0.1; only the sinkhorn loss has unbalanced transport, not 'exact'"),
+    (dict(loss="sliced", rho=1.0), "rho: 1.0; only the sinkhorn loss"),
+    (dict(loss="sinkhorn", rho=0.0), "rho: 0.0; expected a finite number > 0"),
+    (dict(loss="sinkhorn", rho=-1.0), "rho: -1.0"),
+    (dict(loss="sinkhorn", rho=math.nan), "rho: nan"),
+    (dict(loss="sinkhorn", rho="1"), "rho: '1'"),
     (dict(p=0.0), "p: 0.0"),
     (dict(loss="sliced", p=0.5), "p: 0.5; the sliced loss needs p >= 1"),
     (dict(steps=0), "steps: 0"),

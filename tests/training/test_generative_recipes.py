@@ -18,6 +18,12 @@ def test_defaults_fill_what_is_left_out():
     assert isinstance(g, MLPGenerator) and g.output_name == "identity" and g.latent == 2
 
 
+def test_rho_is_kept_and_balanced_by_default():
+    toy = load_points("gaussians8", n_train=10, n_test=10)
+    assert resolve(GenerateConfig(loss="sinkhorn", p=2.0, rho=0.2), toy).rho == 0.2
+    assert resolve(GenerateConfig(loss="sinkhorn"), toy).rho is None
+
+
 def test_digits_get_a_sigmoid_output_and_conv_works_on_images_only():
     digits = load_points("digits")
     assert kind(digits) == "digits"
@@ -46,6 +52,14 @@ def test_adversarial_settings_come_from_the_wgan_recipe_and_stay_on_resume():
     (dict(latent=0), "latent: 0"),
     (dict(eps=0.0, loss="sinkhorn"), "eps: 0.0"),
     (dict(eps=0.1, loss="sliced"), "eps: 0.1; only the sinkhorn loss"),
+    (dict(rho=0.0, loss="sinkhorn"), "rho: 0.0; expected a finite number > 0"),
+    (dict(rho=-1.0, loss="sinkhorn"), "rho: -1.0"),
+    (dict(rho=float("nan"), loss="sinkhorn"), "rho: nan"),
+    (dict(rho="0.2", loss="sinkhorn"), "rho: '0.2'"),
+    (dict(rho=0.2), "rho: 0.2; only the sinkhorn loss has unbalanced transport, not 'exact'"),
+    (dict(rho=0.2, loss="sliced"), "rho: 0.2; only the sinkhorn loss"),
+    (dict(rho=0.2, loss="wgan"), "rho: 0.2; only the sinkhorn loss has unbalanced transport, not 'wgan'"),
+    (dict(rho=0.2, loss="wgan-gp"), "rho: 0.2; only the sinkhorn loss"),
     (dict(widths=()), r"widths: \(\)"),
     (dict(loss="wgan", schedule="cosine"), "schedule: 'cosine'; a setting of the transport losses"),
 ])
