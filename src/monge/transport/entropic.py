@@ -52,17 +52,19 @@ def auto_scaling(scale: float, eps: float) -> float:
 
 
 def schedule(scale: float, eps: float, scaling: float) -> list[float]:
-    r"""The eps-scaling schedule: :math:`\varepsilon_k = \max(\varepsilon, D^p s^k)`, k = 0, 1, ...
+    r"""The eps-scaling schedule: :math:`\varepsilon_k = \max(\varepsilon, S s^k)`, k = 0, 1, ...
 
-    It starts at the cost's diameter :math:`D^p` (where the plan is nearly :math:`a \otimes b`;
-    for a batch, the largest diameter of its problems)
+    It starts at ``scale`` :math:`S`, where the plan is nearly :math:`a \otimes b` (:func:`sinkhorn`
+    passes the mean cost under :math:`a \otimes b`, at most the diameter :math:`D^p`; for a batch,
+    the largest of its problems: above it the iterations change little, and starting at :math:`D^p`
+    cost 10% more iterations on uniform points, 2x more for p = 3)
     and divides by ``1 / scaling`` at each iteration until it reaches ``eps``, which is the last
     entry. One Sinkhorn iteration is made at each value; the iterations then go on at ``eps``
     until the marginal error is below ``tol``.
 
     Parameters
     ----------
-    scale : float, the cost's diameter :math:`D^p`
+    scale : float, the first temperature :math:`S` (e.g. the cost's diameter :math:`D^p`)
     eps : float, the target temperature :math:`\varepsilon`, in units of the cost
     scaling : float in (0, 1), the ratio :math:`s` of successive values (e.g. :func:`auto_scaling`)
     """
@@ -143,7 +145,8 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
 
     The updates are soft c-transforms computed with a log-sum-exp (max first), stable down to eps of
     1e-4 of the cost scale in float32 (and far below in float64); no NaN or inf where the problem is
-    well posed. With ``anneal`` (default), eps starts at the cost's diameter and falls by
+    well posed. With ``anneal`` (default), eps starts at the mean cost under a (x) b (at most the
+    cost's diameter) and falls by
     ``scaling`` per iteration down to ``eps`` (see :func:`schedule`; by default the ratio follows
     :func:`auto_scaling`, from 0.5 for eps near the diameter to 0.95 for eps of 1e-4 of it); the iterations then continue
     at ``eps`` until the L1 error of the unconstrained marginal is below ``tol`` or ``max_iter``
@@ -286,8 +289,9 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
         log_a, log_b = _log_weights(a3), _log_weights(b3)
         if scaling is None:
             scaling = auto_scaling(float(scale.max()), eps)
-        steps = schedule(float(scale.max()), eps, scaling) if anneal else [eps]
-        f, g, n_iter, error, converged = _iterate(to_z, to_x, log_a, log_b, b3, steps, rho, max_iter, tol,
+        start = _mean_cost(a3, b3, (xc, zc) if c3 is None else None, p, matrix, scale)  # where annealing starts
+        steps = schedule(float(start.max()), eps, scaling) if anneal else [eps]
+        f, g, n_iter, error, converged, mark = _iterate(to_z, to_x, log_a, log_b, b3, steps, rho, max_iter, tol,
                                                   relaxation, symmetric)
         form_plan = plan if plan is not None else batch * n * m <= PLAN_LIMIT
         plan_out = torch.empty(batch, n, m, dtype=like.dtype, device=like.device) if form_plan else None
@@ -311,9 +315,8 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
     transport = _autograd.attach(transport, implicit_rule(solution), inputs)
     entropic = _autograd.attach(entropic, envelope_rule(solution), inputs)
     if warn and not bool(converged.all()):
-        warnings.warn(f"sinkhorn: not converged after max_iter={max_iter} iterations at eps={eps:.3g} "
-                      f"(marginal error {float(error.max()):.3g} > tol={tol:g}); raise max_iter or eps",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(_not_converged(max_iter, eps, tol, error, mark, float(scale.max())), RuntimeWarning,
+                      stacklevel=2)
     one = (lambda t: t) if batched else (lambda t: None if t is None else t[0])
     return OTResult(
         cost=one(transport), plan=one(plan_out), f=one(f), g=one(g),
@@ -322,6 +325,46 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
         converged=converged if batched else bool(converged[0]),
         method="sinkhorn", entropic_cost=one(entropic), eps=eps,
     )
+
+
+def _mean_cost(a3, b3, points, p: float, matrix, scale: torch.Tensor) -> torch.Tensor:
+    """The mean cost under a (x) b, at most ``scale`` (D^p), per problem: where annealing starts. For points,
+    (E|x - z|^2)^(p/2) in closed form (no pass over the cost); for a cost matrix, over its finite
+    entries and less its smallest (a constant added to the cost changes no plan)."""
+    wa, wb = a3 / a3.sum(-1, keepdim=True), b3 / b3.sum(-1, keepdim=True)
+    if points is not None:
+        xc, zc = points
+        mx, mz = (wa.unsqueeze(-1) * xc).sum(1), (wb.unsqueeze(-1) * zc).sum(1)
+        second = (wa * xc.pow(2).sum(-1)).sum(1) + (wb * zc.pow(2).sum(-1)).sum(1) - 2 * (mx * mz).sum(-1)
+        mean = second.clamp(min=0).pow(p / 2)
+    else:
+        finite = torch.isfinite(matrix)
+        w = wa.unsqueeze(-1) * wb.unsqueeze(1) * finite
+        mean = ((w * matrix.masked_fill(~finite, 0)).sum((1, 2)) / w.sum((1, 2))
+                - _nanmin(matrix.masked_fill(~finite, math.nan)))
+    return torch.minimum(scale, mean.nan_to_num(nan=math.inf))
+
+
+def _not_converged(max_iter: int, eps: float, tol: float, error: torch.Tensor, mark, scale: float) -> str:
+    """The warning when some problem has not converged: its error, and how fast it was falling
+    (over the second half of the iterations at eps) with how many more iterations that rate needs."""
+    worst = int(error.argmax())
+    now, then, span = float(error[worst]), float(mark[0][worst]), mark[1]
+    text = (f"sinkhorn: not converged after max_iter={max_iter} iterations at eps={eps:.3g} "
+            f"(marginal error {now:.3g} > tol={tol:g})")
+    if span < 10 or not math.isfinite(then):
+        return text + "; raise max_iter or eps"
+    if now < then:
+        more = span * math.log(now / tol) / math.log(then / now)
+        text += f"; it fell from {then:.3g} over the last {span} iterations: about {more:.2g} more at that rate"
+    else:
+        more = math.inf
+        text += f"; it has not fallen over the last {span} iterations (from {then:.3g})"
+    if more <= 10 * max_iter:
+        return text + f": raise max_iter (to about {max_iter + more:.2g}) or eps"
+    return text + (f". Sinkhorn's iterations crawl when eps (here {eps / max(scale, eps):.1e} of the diameter^p) "
+                   "is far below the cost differences between neighbouring points (e.g. histograms on a grid): "
+                   "each iteration moves the potentials by about eps times the error. Raise eps or tol")
 
 
 def _nanmax(t: torch.Tensor) -> torch.Tensor:
@@ -370,6 +413,8 @@ def _iterate(to_z: Softmin, to_x: Softmin, log_a, log_b, b3, steps: list[float],
     for k in range(max_iter):
         g_new = t * to_x(log_a + f / eps, target)
         previous, error = error, torch.where(active, _column_error(g, g_new, b3, t * eps, rho), error)
+        if k == max_iter // 2:
+            mark = error
         active &= ~(error <= tol)
         if not bool(active.any()):
             break
@@ -382,7 +427,7 @@ def _iterate(to_z: Softmin, to_x: Softmin, log_a, log_b, b3, steps: list[float],
             f, g = _translate(f, g, log_a, log_b, rho, active)
         f = torch.where(active.view(-1, 1), t * to_z(log_b + g / eps, target), f)
     n_iter += len(steps) - 1  # the annealing iterations
-    return f, g, n_iter, error, ~active
+    return f, g, n_iter, error, ~active, (mark if k >= max_iter // 2 else error, k - max_iter // 2)
 
 
 def _translate(f, g, log_a, log_b, rho: float, active):
@@ -440,9 +485,11 @@ def _iterate_symmetric(softmin: Softmin, log_a, a3, steps: list[float], rho: flo
     active = torch.ones(batch, dtype=torch.bool, device=like.device)
     n_iter = torch.zeros(batch, dtype=torch.long, device=like.device)
     error = torch.full((batch,), math.inf, dtype=like.dtype, device=like.device)
-    for _ in range(max_iter):
+    for k in range(max_iter):
         f_new = t * softmin(log_a + f / eps, target)
         error = torch.where(active, _column_error(f, f_new, a3, t * eps, rho), error)
+        if k == max_iter // 2:
+            mark = error
         active &= ~(error <= tol)
         if not bool(active.any()):
             break
@@ -451,4 +498,4 @@ def _iterate_symmetric(softmin: Softmin, log_a, a3, steps: list[float], rho: flo
     # the plan of (f, f) has equal rows and columns; make the rows exact, as the alternating updates do
     f_exact = t * softmin(log_a + f / eps, target)
     n_iter += len(steps) - 1
-    return f_exact, f, n_iter, error, ~active
+    return f_exact, f, n_iter, error, ~active, (mark if k >= max_iter // 2 else error, k - max_iter // 2)
