@@ -21,7 +21,7 @@ import warnings
 
 import torch
 
-from . import _autograd, _checks, _memory
+from . import _autograd, _checks, _iterations, _memory
 from ._entropic_gradients import Solution, envelope_rule, implicit_rule
 from ._softmin import Geometry, Softmin
 from .results import OTResult
@@ -291,8 +291,12 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
             scaling = auto_scaling(float(scale.max()), eps)
         start = _mean_cost(a3, b3, (xc, zc) if c3 is None else None, p, matrix, scale)  # where annealing starts
         steps = schedule(float(start.max()), eps, scaling) if anneal else [eps]
-        f, g, n_iter, error, converged, mark = _iterate(to_z, to_x, log_a, log_b, b3, steps, rho, max_iter, tol,
-                                                  relaxation, symmetric)
+        if symmetric:
+            f, g, outcome = _iterations.symmetric(to_z, log_a, b3, steps, rho, max_iter, tol)
+        else:
+            f, g, outcome = _iterations.alternating(to_z, to_x, log_a, log_b, b3, steps, rho, max_iter, tol,
+                                                    relaxation)
+        n_iter, error, converged, mark = outcome
         form_plan = plan if plan is not None else batch * n * m <= PLAN_LIMIT
         plan_out = torch.empty(batch, n, m, dtype=like.dtype, device=like.device) if form_plan else None
         target = like.new_full((batch,), eps)
@@ -379,123 +383,3 @@ def _gradient_input(w):
     """The user's weights when they carry a gradient (unbatched weights of a batched problem are
     shared by every problem: their gradient is summed)."""
     return w if isinstance(w, torch.Tensor) and w.requires_grad else None
-
-
-def _iterate(to_z: Softmin, to_x: Softmin, log_a, log_b, b3, steps: list[float], rho: float | None,
-             max_iter: int, tol: float, relaxation: float, symmetric: bool = False):
-    r"""Sinkhorn's iterations: one per annealing value of eps, then at the target eps until the
-    column error is below ``tol``. Unbalanced (``rho``): each soft c-transform is scaled by
-    :math:`\tau = \rho / (\rho + \varepsilon)`. Symmetric problems (the same cloud and weights on
-    both sides) keep one potential and average it with its transform, :math:`f \leftarrow (f +
-    T f) / 2`, which converges in a few iterations where the alternating updates crawl (Feydy et
-    al. 2019, section 3.1)."""
-    if symmetric:
-        return _iterate_symmetric(to_z, log_a, b3, steps, rho, max_iter, tol)
-    batch = log_a.shape[0]
-    like = log_a
-
-    def tau(value: float) -> float:
-        return 1.0 if rho is None else rho / (rho + value)
-
-    target = like.new_full((batch,), steps[-1])
-    g = torch.zeros_like(log_b)
-    f = tau(steps[0]) * to_z(log_b, target.new_full((batch,), steps[0]))
-    for value in steps[1:-1]:  # annealing: one iteration per eps
-        e = target.new_full((batch,), value)
-        g = tau(value) * to_x(log_a + f / value, e)
-        f = tau(value) * to_z(log_b + g / value, e)
-    eps = steps[-1]
-    t = tau(eps)
-    active = torch.ones(batch, dtype=torch.bool, device=like.device)
-    n_iter = torch.zeros(batch, dtype=torch.long, device=like.device)
-    error = torch.full((batch,), math.inf, dtype=like.dtype, device=like.device)
-    omega = torch.full((batch, 1), float(relaxation), dtype=like.dtype, device=like.device)
-    for k in range(max_iter):
-        g_new = t * to_x(log_a + f / eps, target)
-        previous, error = error, torch.where(active, _column_error(g, g_new, b3, t * eps, rho), error)
-        if k == max_iter // 2:
-            mark = error
-        active &= ~(error <= tol)
-        if not bool(active.any()):
-            break
-        n_iter += active
-        # over-relaxation of g, with plain Sinkhorn from the first iteration whose error grows
-        omega = torch.where((error > previous).view(-1, 1), 1.0, omega)
-        step = omega if k >= 2 else 1.0  # plain while leaving the annealing's last eps
-        g = torch.where(active.view(-1, 1), g + step * (g_new - g), g)
-        if rho is not None:
-            f, g = _translate(f, g, log_a, log_b, rho, active)
-        f = torch.where(active.view(-1, 1), t * to_z(log_b + g / eps, target), f)
-    n_iter += len(steps) - 1  # the annealing iterations
-    return f, g, n_iter, error, ~active, (mark if k >= max_iter // 2 else error, k - max_iter // 2)
-
-
-def _translate(f, g, log_a, log_b, rho: float, active):
-    r"""The best translation :math:`(f + \lambda, g - \lambda)` of unbalanced potentials.
-
-    The entropic term does not see it; the marginal terms :math:`-
-ho \langle a, e^{-f/
-ho}
-angle
-    - 
-ho \langle b, e^{-g/
-ho}
-angle` are maximal at :math:`\lambda = rac{
-ho}{2}
-    \log rac{\langle a, e^{-f/
-ho}
-angle}{\langle b, e^{-g/
-ho}
-angle}`. Without it the
-    constant mode decays like :math:`	au^{2k}`, :math:`	au = 
-ho / (
-ho + arepsilon)`: a
-    million iterations at rho / eps = 1e6 (Sejourne et al., "Faster unbalanced optimal transport:
-    translation invariant Sinkhorn and 1-D Frank-Wolfe", AISTATS 2022).
-    """
-    lam = rho / 2 * (torch.logsumexp(log_a - f / rho, 1) - torch.logsumexp(log_b - g / rho, 1))
-    lam = torch.where(active & torch.isfinite(lam), lam, 0.0).view(-1, 1)
-    return f + lam, g - lam
-
-
-def _column_error(g, g_new, b3, t_eps: float, rho: float | None) -> torch.Tensor:
-    r"""L1 error of the column marginal of the plan (f, g) against its target :math:`b e^{-g/\rho}`
-    (b when balanced), where ``g_new`` is the transform of f: :math:`b e^{-g/\rho} |e^{(g -
-    g_{new})/(\tau\varepsilon)} - 1|`."""
-    column = torch.expm1((g - g_new) / t_eps)
-    if rho is not None:
-        column = column * torch.exp(-g / rho)
-    return torch.where(b3 > 0, b3 * column, 0.0).abs().sum(1)
-
-
-def _iterate_symmetric(softmin: Softmin, log_a, a3, steps: list[float], rho: float | None, max_iter: int,
-                       tol: float):
-    batch = log_a.shape[0]
-    like = log_a
-
-    def tau(value: float) -> float:
-        return 1.0 if rho is None else rho / (rho + value)
-
-    f = tau(steps[0]) * softmin(log_a, like.new_full((batch,), steps[0]))
-    for value in steps[1:-1]:
-        f = (f + tau(value) * softmin(log_a + f / value, like.new_full((batch,), value))) / 2
-    eps = steps[-1]
-    t = tau(eps)
-    target = like.new_full((batch,), eps)
-    active = torch.ones(batch, dtype=torch.bool, device=like.device)
-    n_iter = torch.zeros(batch, dtype=torch.long, device=like.device)
-    error = torch.full((batch,), math.inf, dtype=like.dtype, device=like.device)
-    for k in range(max_iter):
-        f_new = t * softmin(log_a + f / eps, target)
-        error = torch.where(active, _column_error(f, f_new, a3, t * eps, rho), error)
-        if k == max_iter // 2:
-            mark = error
-        active &= ~(error <= tol)
-        if not bool(active.any()):
-            break
-        n_iter += active
-        f = torch.where(active.view(-1, 1), (f + f_new) / 2, f)
-    # the plan of (f, f) has equal rows and columns; make the rows exact, as the alternating updates do
-    f_exact = t * softmin(log_a + f / eps, target)
-    n_iter += len(steps) - 1
-    return f_exact, f, n_iter, error, ~active, (mark if k >= max_iter // 2 else error, k - max_iter // 2)

@@ -152,13 +152,18 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
         costs = user_cost.detach().double().cpu().numpy()
     costs = costs.reshape(batch, n, m)
     plans, fs, gs, values, gaps, errors = [], [], [], [], [], []
+    differentiable = any(t is not None and t.requires_grad for t in (x, z, user_cost))
     for k in range(batch):
         if user_cost is not None:
             _checks.feasible(torch.from_numpy(costs[k]), a_w[k], b_w[k])
         plan, f, g = _solve(a64[k], b64[k], costs[k])
-        rows, cols = np.nonzero(plan)
-        values.append(_support_value(x, z, user_cost, p, k if batched else None, plan, rows, cols))
-        total = float((plan[rows, cols] * costs[k][rows, cols]).sum())
+        if differentiable or not np.isfinite(costs[k]).all():  # sum over the support: no 0 * inf
+            rows, cols = np.divmod(np.flatnonzero(plan), m)
+            values.append(_support_value(x, z, user_cost, p, k if batched else None, plan, rows, cols))
+            total = float((plan[rows, cols] * costs[k][rows, cols]).sum())
+        else:  # equal points cost exactly 0 in the matrix too: no support needed for the value
+            total = float(np.vdot(plan, costs[k]))
+            values.append(torch.tensor(total, dtype=like.dtype, device=like.device))
         dual = float(a64[k] @ f + b64[k] @ g)
         gaps.append(abs(total - dual) / max(abs(total), np.finfo(np.float64).tiny))
         errors.append(float(np.abs(plan.sum(1) - a64[k]).sum() + np.abs(plan.sum(0) - b64[k]).sum()))
