@@ -52,9 +52,8 @@ def _block(x: torch.Tensor, z: torch.Tensor, p: float, out: torch.Tensor | None 
     torch.matmul(rows, cols.transpose(-1, -2), out=out)
     out.clamp_(min=0)
     floor = _CANCELLATION * torch.finfo(out.dtype).eps * (float(x_sq.max()) + float(z_sq.max()))
-    near = out <= floor
-    if bool(near.any()):
-        index = near.nonzero(as_tuple=True)
+    if float(out.amin()) <= floor:  # one reduction; the mask only where some pair is that close
+        index = (out <= floor).nonzero(as_tuple=True)
         out[index] = (x[index[:-1]] - z[(*index[:-2], index[-1])]).pow(2).sum(-1)
     if p == 1.0:
         out.sqrt_()
