@@ -232,6 +232,7 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
         perms, extra = _auction(solve_cost)
     else:
         perms, extra = [torch.from_numpy(q) for q in SOLVERS[resolved](solve_cost.numpy())], {}
+    del solve_cost  # freed before the dense plan is formed: the peak stays one n x n matrix
     perm = torch.stack([q.to(device=like.device, dtype=torch.long) for q in perms])
     if not bool((perm.sort(-1).values == torch.arange(n, device=like.device)).all()):
         raise RuntimeError(f"{resolved}: returned an assignment that is not a permutation")
