@@ -68,3 +68,22 @@ def test_relu_and_bump_examples():
 def test_bad_units(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_replace_goes_through_the_constructor_checks():
+    """ShallowNetwork.replace keeps unit, scaling and total count, and checks the new particles."""
+    import pytest
+    import torch
+
+    from monge.meanfield import ReLUUnit, ShallowNetwork
+
+    net = ShallowNetwork(torch.randn(6, 3, dtype=torch.float64), ReLUUnit(1), scaling="lazy")
+    moved = net.replace(net.particles + 1.0)
+    assert moved.unit is net.unit and moved.scaling == "lazy" and moved.n == 6 and moved.alpha == net.alpha
+    torch.testing.assert_close(moved.mass, net.mass)
+    with pytest.raises(ValueError, match="particles: width 2"):
+        net.replace(torch.randn(6, 2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="particles: non-finite"):
+        net.replace(torch.full((6, 3), float("nan"), dtype=torch.float64))
+    with pytest.raises(ValueError, match="weights: expected shape"):
+        net.replace(torch.randn(4, 3, dtype=torch.float64))  # four particles, six masses

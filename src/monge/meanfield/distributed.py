@@ -11,19 +11,11 @@ from __future__ import annotations
 
 import torch
 
+from ._collectives import active, all_reduce_sum, dist, gather_rows, reduce_max, reduce_sum
 from .network import ShallowNetwork
 
-
-def _dist():
-    import torch.distributed as dist
-
-    return dist
-
-
-def active(group=None) -> bool:
-    """Whether ``torch.distributed`` is initialised with more than one process (in ``group``)."""
-    dist = _dist()
-    return dist.is_available() and dist.is_initialized() and dist.get_world_size(group) > 1
+__all__ = ["active", "all_gather_rows", "all_reduce_sum", "gather", "gather_rows", "init_from_env", "reduce_max",
+           "reduce_sum", "shard"]
 
 
 def init_from_env(backend: str | None = None) -> bool:
@@ -34,9 +26,9 @@ def init_from_env(backend: str | None = None) -> bool:
     """
     import os
 
-    dist = _dist()
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and dist.is_available() and not dist.is_initialized():
-        dist.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
+    d = dist()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and d.is_available() and not d.is_initialized():
+        d.init_process_group(backend or ("nccl" if torch.cuda.is_available() else "gloo"))
     return active()
 
 
@@ -63,69 +55,23 @@ def shard(network: ShallowNetwork, group=None) -> ShallowNetwork:
 
         net = shard(net); result = flow(net, energy, ...)   # result.network: all particles
     """
-    dist = _dist()
     if not active(group):
         raise ValueError("group: torch.distributed is not initialised with more than one process")
-    group = group if group is not None else dist.group.WORLD
-    rank, size = dist.get_rank(group), dist.get_world_size(group)
+    group = group if group is not None else dist().group.WORLD
+    rank, size = dist().get_rank(group), dist().get_world_size(group)
     if network.n < size:
         raise ValueError(f"network: {network.n} particles cannot be shared by {size} processes")
     piece = torch.tensor_split(torch.arange(network.n), size)[rank]
     lo, hi = int(piece[0]), int(piece[-1]) + 1
-    out = ShallowNetwork.__new__(ShallowNetwork)
-    out.__dict__.update(network.__dict__)
-    out.particles, out.mass, out.group = network.particles[lo:hi], network.mass[lo:hi], group
-    return out
+    return network.replace(network.particles[lo:hi], mass=network.mass[lo:hi], group=group)
 
 
 def gather(network: ShallowNetwork) -> ShallowNetwork:
     """All the shards' particles, in order, as one unsharded network (on every process)."""
     if network.group is None:
         return network
-    out = ShallowNetwork.__new__(ShallowNetwork)
-    out.__dict__.update(network.__dict__)
-    out.particles = gather_rows(network.particles, network.group)
-    out.mass = gather_rows(network.mass, network.group)
-    out.group = None
-    return out
-
-
-def gather_rows(tensor: torch.Tensor, group) -> torch.Tensor:
-    """Concatenate the processes' ``tensor`` s along the first axis, in rank order, on every process of ``group``.
-
-    Sizes along the first axis may differ from process to process (by one, after :func:`shard`).
-    """
-    dist = _dist()
-    size = dist.get_world_size(group)
-    counts = [torch.zeros((), dtype=torch.long, device=tensor.device) for _ in range(size)]
-    dist.all_gather(counts, torch.tensor(tensor.shape[0], device=tensor.device), group=group)
-    longest = int(max(counts))
-    padded = tensor.new_zeros((longest, *tensor.shape[1:]))
-    padded[: tensor.shape[0]] = tensor
-    parts = [torch.empty_like(padded) for _ in range(size)]
-    dist.all_gather(parts, padded.contiguous(), group=group)
-    return torch.cat([part[: int(c)] for part, c in zip(parts, counts)])
+    return network.replace(gather_rows(network.particles, network.group),
+                           mass=gather_rows(network.mass, network.group), group=None)
 
 
 all_gather_rows = gather_rows
-
-
-def all_reduce_sum(tensor: torch.Tensor, group) -> torch.Tensor:
-    """The sum of ``tensor`` over the processes of ``group`` (a new tensor, on every process)."""
-    out = tensor.clone()
-    _dist().all_reduce(out, op=_dist().ReduceOp.SUM, group=group)
-    return out
-
-
-def reduce_sum(tensor: torch.Tensor, group) -> torch.Tensor:
-    """``tensor`` summed over processes, or itself when ``group`` is None."""
-    return tensor if group is None else all_reduce_sum(tensor, group)
-
-
-def reduce_max(tensor: torch.Tensor, group) -> torch.Tensor:
-    """``tensor``'s maximum over processes, or itself when ``group`` is None."""
-    if group is None:
-        return tensor
-    out = tensor.clone()
-    _dist().all_reduce(out, op=_dist().ReduceOp.MAX, group=group)
-    return out

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from . import _checks, closed_forms, quadrature
+from ._collectives import gather_rows, reduce_sum
 from .mixture import GaussianMixture
 from .network import ShallowNetwork
 from .units import Unit
@@ -261,9 +262,7 @@ class Energy:
         """:math:`(\\theta_j, \\beta_j = \\alpha a_j \\omega_j)` of every particle (all shards)."""
         theta, beta = network.particles[:, 1:], network.weights * network.particles[:, 0]
         if network.group is not None:
-            from .distributed import all_gather_rows
-
-            theta, beta = all_gather_rows(theta, network.group), all_gather_rows(beta, network.group)
+            theta, beta = gather_rows(theta, network.group), gather_rows(beta, network.group)
         return theta, beta
 
     def _closed_data(self, network, grad: bool = False):
@@ -312,11 +311,7 @@ def _signature(unit: Unit) -> tuple:
 
 
 def _reduce(t: torch.Tensor, group) -> torch.Tensor:
-    if group is None:
-        return t
-    from .distributed import all_reduce_sum
-
-    return all_reduce_sum(t, group)
+    return reduce_sum(t, group)
 
 
 def _rule(domain, d, size):

@@ -136,6 +136,8 @@ class _State:
 
     def velocity(self, xi: torch.Tensor, t: float) -> tuple[float, torch.Tensor, torch.Tensor]:
         """``(F, grad psi, v = -tau grad psi)`` at particles ``xi``."""
+        if not bool(torch.isfinite(xi).all()):
+            raise FlowDiverged(f"flow: the particles became non-finite at t={t:.6g}; reduce dt")
         value, grad = self.energy.value_and_gradient(self.net.replace(xi))
         if not np.isfinite(value):
             raise FlowDiverged(f"flow: the energy became non-finite at t={t:.6g}; reduce dt")

@@ -17,6 +17,7 @@ import math
 import torch
 
 from . import _checks
+from ._collectives import all_reduce_sum
 from .units import Unit
 
 SCALINGS = ("mean-field", "lazy")
@@ -77,12 +78,20 @@ class ShallowNetwork:
         r"""Output weights :math:`w_i = \alpha a_i`, ``(N,)``."""
         return self.mass * self.alpha
 
-    def replace(self, particles: torch.Tensor) -> "ShallowNetwork":
-        """The same network (unit, scaling, masses, shards) with other particles."""
-        new = object.__new__(ShallowNetwork)
-        new.__dict__.update(self.__dict__)
-        new.particles = particles
-        return new
+    _KEEP = object()
+
+    def replace(self, particles, *, mass=None, group=_KEEP) -> "ShallowNetwork":
+        """The same network (unit, scaling, total count) with other particles, through the constructor's checks.
+
+        Parameters
+        ----------
+        particles : (N', p) Tensor, the new particles
+        mass : (N',) Tensor, optional; their masses (default: the current ones, for as many particles)
+        group : process group or None, optional; the shards' group (default: the current one)
+        """
+        group = self.group if group is ShallowNetwork._KEEP else group
+        return ShallowNetwork(particles, self.unit, self.scaling, self.mass if mass is None else mass, group=group,
+                              n_total=self.n_total)
 
     def f(self, x) -> torch.Tensor:
         r"""The network's output :math:`f_\mu(x_m) = \alpha \sum_i a_i \Phi(\xi_i, x_m)`, ``(M,)`` (summed over shards).
@@ -97,8 +106,6 @@ class ShallowNetwork:
         block = max(1, BLOCK_ENTRIES // max(1, self.particles.shape[0]))
         out = torch.cat([coef @ self.unit.h(theta, xb) for xb in x.split(block)])
         if self.group is not None:
-            from .distributed import all_reduce_sum
-
             out = all_reduce_sum(out, self.group)
         return out
 
