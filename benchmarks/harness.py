@@ -1,4 +1,4 @@
-"""A small timing harness for side-by-side benchmarks (see /work/shared/BENCHMARKING.md).
+"""A small timing harness for side-by-side benchmarks (the method: benchmarks/README.md).
 
 Each contender of a case is warmed up on a tiny problem (imports, lazy initialisation), then called
 once at full size to measure its peak memory: the extra RSS over the RSS before the call
