@@ -78,3 +78,28 @@ def test_console_script_reports_bad_input_in_one_line(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip() == "monge transport: error: A: no such file: nothing.csv"
     assert not (tmp_path / "runs").exists()
+
+
+def test_system_errors_are_one_line_naming_the_path(tmp_path, monkeypatch, capsys):
+    """Disk full or a read-only folder is the system's refusal, not bad input: one line, exit 1."""
+    import errno
+
+    import monge.cli.transport as transport_command
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "plan.npy"))
+
+    monkeypatch.setattr(transport_command, "run", full)
+    monkeypatch.delenv("MONGE_TRACEBACK", raising=False)
+    code = main(["transport", "--example", "monge6", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip().splitlines() == [f"monge transport: error: {tmp_path / 'run' / 'plan.npy'}: No space left on device"]
+
+
+def test_a_flow_whose_energy_rises_names_dt(tmp_path, capsys):
+    """A gradient flow's energy never rises: a step that raises it is refused, naming --dt."""
+    code = main(["flow", "--example", "relu-teacher", "--dt", "50", "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "the energy rose from" in err and "reduce --dt" in err

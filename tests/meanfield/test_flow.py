@@ -123,3 +123,16 @@ def test_unit_mismatch():
         flow(net, relu_energy, 1.0, 0.1)
     with pytest.raises(TypeError, match="energy"):
         flow(net, None, 1.0, 0.1)
+
+
+def test_a_step_that_raises_the_energy_is_refused():
+    """Euler steps far too long for the flow raise the energy: FlowDiverged says so and names dt."""
+    import pytest
+
+    from monge.meanfield import FlowDiverged, flow
+    from monge.meanfield.examples import relu_teacher
+
+    network, energy = relu_teacher(n=50, seed=0)
+    with pytest.raises(FlowDiverged, match=r"the energy rose from .* reduce dt"):
+        flow(network, energy, t_end=30.0, dt=10.0)
+    flow(network, energy, t_end=0.5, dt=0.05)  # a step that fits: no error

@@ -14,13 +14,14 @@ import os
 import sys
 
 from monge import __version__
+from monge.meanfield.flow import FlowDiverged
 from monge.training.loop import DivergedError
 
 SUBCOMMANDS = ("tour", "transport", "classify", "approximate", "generate", "flow", "bench")
 # Bad input, reported as one line with exit code 2; anything else is a bug and keeps its traceback
 # (set MONGE_TRACEBACK=1 to see the traceback of these too).
 USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
-               PermissionError, MemoryError, DivergedError)
+               PermissionError, MemoryError, DivergedError, FlowDiverged)
 
 
 def _seed(text: str) -> int:
@@ -72,13 +73,16 @@ def _one_line(error: BaseException) -> str:
         text = "out of memory"
     else:
         text = str(error) or type(error).__name__
+    if isinstance(error, FlowDiverged):
+        text = text.replace("reduce dt", "reduce --dt")
     return " ".join(text.split())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``monge`` with ``argv`` (default: the command line); return the exit code.
 
-    Exit codes: 0 success, 2 bad input or usage (one line on standard error), 130 interrupted.
+    Exit codes: 0 success, 2 bad input or usage (one line on standard error), 1 a system error
+    (disk full, read-only folder: one line naming the path), 130 interrupted.
     """
     parser = build_parser()
     try:
@@ -93,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"monge {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except OSError as error:  # the system's refusal (disk full, read-only folder), not the user's input
+        if os.environ.get("MONGE_TRACEBACK"):
+            raise
+        print(f"monge {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"monge {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ gradient flow of :math:`F/\alpha^2`, Chizat & Bach 2019: :math:`f_\mu` moves at 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,7 +26,12 @@ from .network import ShallowNetwork
 
 
 class FlowDiverged(FloatingPointError):
-    """The energy or the particles became non-finite (the step ``dt`` is too large)."""
+    """The step ``dt`` is too large: the energy or the particles became non-finite, or the energy rose."""
+
+
+# A gradient flow's energy never rises; a fixed step that raises it by more than this fraction of
+# its value (plus a floor for energies near 0) overshoots the minimum along its direction.
+ENERGY_RISE = 1e-3
 
 
 @dataclass
@@ -183,9 +189,15 @@ def _fixed(step):
         n = max(1, int(np.ceil(state.t_end / dt - 1e-9)))
         h = state.t_end / n
         xi = state.net.particles.detach().clone()
+        previous = math.inf
         for k in range(n + 1):
             t = k * h
             value, grad, v = state.velocity(xi, t)
+            if value > previous + ENERGY_RISE * abs(previous) + 1e-12:
+                raise FlowDiverged(f"flow: the energy rose from {previous:.4g} to {value:.4g} at t={t:.6g}, but a "
+                                   f"gradient flow's energy never rises: the step dt={h:.3g} is too long for this "
+                                   "flow; reduce dt (or use the adaptive method)")
+            previous = value
             state.observe(t, xi, value, grad, force=k == n)
             if k == n:
                 break
