@@ -103,3 +103,16 @@ def test_a_flow_whose_energy_rises_names_dt(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "the energy rose from" in err and "reduce --dt" in err
+
+
+def test_bad_inputs_name_the_flag_or_the_argument(tmp_path, capsys):
+    import numpy as np
+
+    assert main(["transport", "--example", "monge6", "--seed", str(2**70), "--out", str(tmp_path / "a")]) == 2
+    assert "--seed: 1180591620717411303424; expected a non-negative integer below 2**63" in capsys.readouterr().err
+    assert main(["classify", "--data", "moons", "--n-samples", "-5", "--out", str(tmp_path / "b")]) == 2
+    assert "n_samples: -5; expected an integer >= 2" in capsys.readouterr().err
+    far = tmp_path / "far.npy"
+    np.save(far, np.random.default_rng(0).random((20, 2)) * 1e200)
+    assert main(["transport", str(far), str(far), "--out", str(tmp_path / "c")]) == 2
+    assert "the clouds span" in capsys.readouterr().err

@@ -21,7 +21,7 @@ import torch
 from monge.data import DATASETS, Dataset, load
 from monge.metrics import confusion_matrix
 from monge.plots.classify import confusion_figure, decision_regions, learning_curves
-from monge.training.recipes import LOSSES, MODELS, OPTIMIZERS, SCHEDULES, SupervisedConfig, resolve
+from monge.training.recipes import LOSSES, MODELS, OPTIMIZERS, SCHEDULES, SupervisedConfig, check, resolve
 from monge.training.runs import CONFIG, METRICS, Run, seed_everything
 from monge.training.supervised import Trained, train
 
@@ -144,6 +144,7 @@ def _load(config: SupervisedConfig) -> Dataset:
 def run(args) -> int:
     """Run ``monge classify`` from parsed arguments."""
     config, out, resume = _config(args)
+    check(config)  # before the data are made: a bad --n-samples is named as such
     data = _load(config)
     config = resolve(config, data)
     restart = resume and not (out / "checkpoints" / "last.pt").exists()

@@ -29,8 +29,8 @@ def _seed(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}; expected a non-negative integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value}; expected a non-negative integer")
+    if not 0 <= value < 2**63:  # what every generator seeded from it (torch, NumPy, Python) accepts
+        raise argparse.ArgumentTypeError(f"{value}; expected a non-negative integer below 2**63")
     return value
 
 

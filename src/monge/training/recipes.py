@@ -139,7 +139,7 @@ def check(config: SupervisedConfig) -> None:
         _choice(config, "model", MODELS)
     _choice(config, "loss", LOSSES)
     for name, least in (("width", 1), ("depth", 1), ("epochs", 1), ("batch", 1), ("shift", 0), ("seed", 0),
-                        ("data_seed", 0)):
+                        ("data_seed", 0), ("n_samples", 2)):
         if getattr(config, name) is not None:
             _integer(config, name, least)
     for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):

@@ -114,17 +114,21 @@ def cost_range(x: torch.Tensor, z: torch.Tensor, p: float, names: tuple[str, str
     """Refuse clouds whose costs ``|x - z|^p`` (or the squares the expansion forms) overflow the dtype.
 
     The bound is taken in float64 on the clouds' joint extent after centring, as the cost
-    routines compute: a float32 cloud at 1e20 would otherwise give ``inf`` costs silently.
+    routines compute: a float32 cloud at 1e20 (or a float64 one at 1e200) would otherwise give
+    ``inf`` costs silently.
     """
-    if x.dtype == torch.float64:
-        return
     both = torch.cat([x.detach().reshape(-1, x.shape[-1]), z.detach().reshape(-1, z.shape[-1])]).double()
-    extent = float((both.amax(0) - both.amin(0)).norm())
-    largest = max(extent ** max(p, 2.0), extent)
-    if largest * 4 * x.shape[-1] > torch.finfo(x.dtype).max:
+    span = both.amax(0) - both.amin(0)
+    top = float(span.max())
+    extent = top * float((span / top).norm()) if top > 0 else 0.0  # scaled: no overflow of the squares
+    power = max(p, 2.0)
+    limit = torch.finfo(x.dtype).max / (4 * x.shape[-1])
+    if extent > 0 and power * math.log(extent) > math.log(limit):
         name = names[0] if float(x.detach().abs().max()) >= float(z.detach().abs().max()) else names[1]
-        raise ValueError(f"{name}: the clouds span {extent:.3g}, so |x - z|^{p:g} reaches {largest:.3g}, beyond "
-                         f"{x.dtype}'s range ({torch.finfo(x.dtype).max:.3g}); use float64 points or rescale them")
+        advice = "rescale them" if x.dtype == torch.float64 else "use float64 points or rescale them"
+        raise ValueError(f"{name}: the clouds span {extent:.3g}, so |x - z|^{p:g} and the squares of the cost "
+                         f"reach 1e{power * math.log10(extent):.0f}, beyond {x.dtype}'s range "
+                         f"({torch.finfo(x.dtype).max:.3g}); {advice}")
 
 
 def weight_tolerance(dtype: torch.dtype) -> float:
