@@ -90,3 +90,22 @@ def test_a_class_too_small_to_split(tmp_path):
     rows = "".join(f"{k},{0 if k else 1}\n" for k in range(10))
     with pytest.raises(ValueError, match=r"too few samples to split .* \(class 1 has 1\)"):
         load(_csv(tmp_path, rows))
+
+
+def test_one_csv_reader_for_points_and_labelled_data(tmp_path):
+    """Points, weights and labelled data are read by one parser (the csv module's): quoted cells,
+    a header, blank lines; its errors name the argument the file was given as."""
+    from monge.data.files import load_points, load_weights
+
+    path = tmp_path / "points.csv"
+    path.write_text('x,y\n"1.5",2\n\n3,"-4e-1"\n')
+    np.testing.assert_array_equal(load_points(path, "A"), [[1.5, 2.0], [3.0, -0.4]])
+    (tmp_path / "w.csv").write_text("0.25\n0.75\n")
+    np.testing.assert_array_equal(load_weights(tmp_path / "w.csv", "--weights-a", 2, str(path)), [0.25, 0.75])
+    path.write_text("1,2\n3,x\n")
+    with pytest.raises(ValueError, match=r"^B: line 2, column 2 of .* is 'x'; expected a number"):
+        load_points(path, "B")
+    labelled = tmp_path / "data.csv"
+    labelled.write_text('f1,f2,label\n1,2,0\n3,4,1\n"5",6,1\n7,8,0\n')
+    x, y = read_labelled(labelled)
+    assert x.shape == (4, 2) and y.tolist() == [0, 1, 1, 0]

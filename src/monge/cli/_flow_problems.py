@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from monge.data.files import ARRAY_SUFFIXES as SUFFIXES, read_array
 from monge.meanfield import Energy, GaussianBump, ReLUUnit, ShallowNetwork, examples
 from monge.meanfield.grid import RBF_BOX, rbf_law
 
-from ._files import SUFFIXES, read_array
 
 EXAMPLES = ("rbf", "relu-teacher")
 UNITS = ("bump", "relu")

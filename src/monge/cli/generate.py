@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from monge.data import POINT_SETS, Points, from_array, load_points
+from monge.data.files import load_points as read_points
 from monge.plots.generative import interpolation_path, loss_curve, sample_grid, samples_over_data
 from monge.training import assessment
 from monge.training.assessment import (assess, digits_classifier, generate, interpolation, judge_settings,
@@ -28,7 +29,6 @@ from monge.training.generative_recipes import (ADVERSARIAL, LOSSES, NETWORKS, Ge
                                                check, resolve)
 from monge.training.runs import CONFIG, Run, save_npy, save_torch, seed_everything
 
-from ._files import load_points as read_points
 
 COMMAND = "generate"
 # The settings a user may pass; each one's flag is --<name with dashes>.

@@ -1,4 +1,7 @@
-"""The user's own classification data: features and integer labels from a ``.csv``, ``.npy`` or ``.npz`` file.
+"""The user's own files: classification data (features and integer labels from a ``.csv``, ``.npy`` or
+``.npz`` file), and points or weights (``.npy`` or ``.csv``) for transport and generators. One reader
+of comma-separated numbers (the csv module's parser) serves them all; errors name the argument, the
+file, the line and the column.
 
 Formats
 -------
@@ -17,12 +20,15 @@ classes, each of them present. Features must be finite numbers.
 
 from __future__ import annotations
 
+import csv
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-SUFFIXES = (".csv", ".npy", ".npz")
+SUFFIXES = (".csv", ".npy", ".npz")  # labelled data
+ARRAY_SUFFIXES = (".npy", ".csv")  # points and weights
 NPY_MAGIC = b"\x93NUMPY"
 
 
@@ -39,45 +45,134 @@ def _number(cell: str) -> bool:
     return True
 
 
-def _read_csv(path: Path) -> np.ndarray:
+def read_table(path: Path, name: str, *, row: str = "one point per line",
+               column: Callable[[int, int], str] = lambda j, width: "") -> np.ndarray:
+    """The numbers of a ``.csv`` (rows of comma-separated values, by the csv module; a first line
+    that is not all numbers is a header) or of a ``.npy`` file, as read. Errors name ``name`` (the
+    argument), the file, the line and column.
+
+    Parameters
+    ----------
+    path : Path, a ``.csv`` or ``.npy`` file
+    name : str, the argument the file was given as (``A``, ``--weights-b``, ``data``)
+    row : str, what a line holds, for the error of a file without rows
+    column : callable ``(j, width) -> str``, what column j is (e.g. ``" (the label)"``), for errors
+    """
+    if path.suffix.lower() == ".npy":
+        return _read_npy(path, name)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"data: {path} is not a text file; expected comma-separated numbers") from None
-    lines = [(k + 1, line) for k, line in enumerate(text.splitlines()) if line.strip()]
-    if lines and not all(_number(cell) for cell in lines[0][1].split(",")):
+        raise ValueError(f"{name}: {path} is not a text file; expected comma-separated numbers") from None
+    reader = csv.reader(text.splitlines())
+    lines = [(reader.line_num, cells) for cells in reader if any(cell.strip() for cell in cells)]
+    if lines and not all(_number(cell) for cell in lines[0][1]):
         lines = lines[1:]  # a header
     if not lines:
-        raise ValueError(f"data: {path} holds no rows of numbers; expected one sample per line (features, then label)")
-    first, width = lines[0][0], len(lines[0][1].split(","))
-    try:
-        rows = [line.split(",") for _, line in lines]
-        if all(len(cells) == width for cells in rows):
-            return np.array(rows, dtype=np.str_).astype(np.float64)
-    except ValueError:
-        pass
-    for k, line in lines:  # the slow path, to say where the file is wrong
-        cells = line.split(",")
+        raise ValueError(f"{name}: {path} holds no rows of numbers; expected {row}")
+    first, width = lines[0][0], len(lines[0][1])
+    if all(len(cells) == width for _, cells in lines):
+        try:
+            return np.array([cells for _, cells in lines], dtype=np.str_).astype(np.float64)
+        except ValueError:
+            pass
+    for k, cells in lines:  # the slow path, to say where the file is wrong
         if len(cells) != width:
-            raise ValueError(f"data: line {k} of {path} has {len(cells)} values but line {first} has {width}; "
+            raise ValueError(f"{name}: line {k} of {path} has {len(cells)} values but line {first} has {width}; "
                              "expected the same number of comma-separated values on every line")
         for j, cell in enumerate(cells):
             if not _number(cell):
-                what = "the label" if j == width - 1 else f"feature {j + 1}"
-                raise ValueError(f"data: line {k}, column {j + 1} ({what}) of {path} is {cell.strip()!r}; "
-                                 "expected a number")
+                raise ValueError(f"{name}: line {k}, column {j + 1}{column(j, width)} of {path} is "
+                                 f"{cell.strip()!r}; expected a number")
     raise AssertionError("unreachable: the fast path failed but every cell is a number")
 
 
-def _read_npy(path: Path) -> np.ndarray:
+def _read_npy(path: Path, name: str) -> np.ndarray:
     with open(path, "rb") as fh:
         if fh.read(len(NPY_MAGIC)) != NPY_MAGIC:
-            raise ValueError(f"data: {path} is not a .npy file (no NumPy header); expected an array saved with "
-                             "numpy.save")
+            raise ValueError(f"{name}: {path} is not a .npy file (it does not start with the NumPy header); "
+                             "expected an array saved with numpy.save")
     try:
-        return np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise ValueError(f"data: cannot read {path} as a .npy array ({' '.join(str(error).split())})") from None
+        raise ValueError(f"{name}: cannot read {path} as a .npy array ({' '.join(str(error).split())})") from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{name}: {path} is an archive of several arrays (.npz); expected one .npy array")
+    return array
+
+
+def read_array(path: str | os.PathLike, name: str) -> np.ndarray:
+    """A ``.npy`` or ``.csv`` file as a float64 array of finite numbers.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    name : str, the argument the file was given as, named by every error
+    """
+    file = Path(path)
+    if file.suffix.lower() not in ARRAY_SUFFIXES:
+        raise ValueError(f"{name}: {path} has the suffix {file.suffix or '(none)'!r}; expected .npy or .csv")
+    if not file.exists():
+        raise FileNotFoundError(f"{name}: no such file: {path}")
+    if file.is_dir():
+        raise ValueError(f"{name}: {path} is a folder; expected a .npy or .csv file")
+    array = read_table(file, name)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: {path} holds values of dtype {array.dtype}; expected real numbers")
+    array = array.astype(np.float64)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = np.argwhere(bad)[0].tolist()
+        raise ValueError(f"{name}: {path} holds {int(bad.sum())} NaN or infinite value(s) (the first at index "
+                         f"{tuple(first)}); expected finite numbers")
+    return array
+
+
+def load_points(path: str | os.PathLike, name: str) -> np.ndarray:
+    """Points ``(n, d)`` from a file; a 1-D array (or a one-column CSV) is n points on the line.
+
+    Parameters
+    ----------
+    path : str or PathLike, a ``.npy`` or ``.csv`` file
+    name : str, the argument the file was given as, named by every error
+    """
+    array = read_array(path, name)
+    if array.ndim == 1:
+        array = array[:, None]
+    if array.ndim != 2:
+        raise ValueError(f"{name}: {path} holds an array of shape {array.shape}; expected (n, d) points or (n,) "
+                         "points on the line")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name}: {path} holds an empty array of shape {array.shape}; expected at least one point")
+    return np.ascontiguousarray(array)
+
+
+def load_weights(path: str | os.PathLike | None, name: str, n: int, points_path: str) -> np.ndarray | None:
+    """Weights ``(n,)`` from a file (a row or a column of numbers), non-negative with a positive sum.
+
+    Parameters
+    ----------
+    path : str or PathLike or None, a ``.npy`` or ``.csv`` file (None: no weights, None returned)
+    name : str, the argument the file was given as, named by every error
+    n : int, the number of points the weights go with
+    points_path : str, the file of those points, for the error of a wrong count
+    """
+    if path is None:
+        return None
+    array = read_array(path, name)
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.ravel()
+    if array.ndim != 1:
+        raise ValueError(f"{name}: {path} holds an array of shape {array.shape}; expected a 1-D array of weights")
+    if len(array) != n:
+        raise ValueError(f"{name}: {len(array)} weights in {path} but {points_path} has {n} points; "
+                         "expected one weight per point")
+    if (array < 0).any():
+        raise ValueError(f"{name}: {int((array < 0).sum())} negative weights in {path} (the smallest "
+                         f"{array.min():.4g}); expected non-negative weights")
+    if array.sum() <= 0:
+        raise ValueError(f"{name}: the weights in {path} sum to 0; expected a positive total mass")
+    return np.ascontiguousarray(array)
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +272,8 @@ def read_labelled(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         if x.ndim == 3:
             x = x[:, None]  # grey images: one channel
     else:
-        table = _read_csv(file) if file.suffix.lower() == ".csv" else _read_npy(file)
+        table = read_table(file, "data", row="one sample per line (features, then label)",
+                           column=lambda j, width: " (the label)" if j == width - 1 else f" (feature {j + 1})")
         table = _numeric(table, "values", file)
         if table.ndim != 2 or table.shape[1] < 2:
             raise ValueError(f"data: {path} holds an array of shape {table.shape}; expected (n, d + 1): features, then "
