@@ -116,3 +116,15 @@ def test_bad_inputs_name_the_flag_or_the_argument(tmp_path, capsys):
     np.save(far, np.random.default_rng(0).random((20, 2)) * 1e200)
     assert main(["transport", str(far), str(far), "--out", str(tmp_path / "c")]) == 2
     assert "the clouds span" in capsys.readouterr().err
+
+
+def test_a_failed_run_leaves_a_fresh_out_as_it_was(tmp_path, capsys):
+    """A flow that diverges writes its folder first; the failure takes it away again (new or empty --out)."""
+    absent = tmp_path / "absent"
+    assert main(["flow", "--example", "relu-teacher", "--dt", "50", "--out", str(absent), "--quiet"]) == 2
+    assert not absent.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["flow", "--example", "relu-teacher", "--dt", "50", "--out", str(empty), "--quiet"]) == 2
+    assert empty.is_dir() and not any(empty.iterdir())
+    capsys.readouterr()

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from monge import __version__
 from monge.meanfield.flow import FlowDiverged
@@ -78,11 +80,40 @@ def _one_line(error: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _fresh_out(args) -> tuple[Path, bool] | None:
+    """``(--out, existed)`` when the folder is absent or empty before the command (the tour, which
+    keeps its finished parts, excepted): a failure then leaves it as it was."""
+    if args.command in ("tour", "bench") or getattr(args, "out", None) is None or getattr(args, "resume", None):
+        return None
+    out = Path(args.out)
+    if not out.exists():
+        return out, False
+    if out.is_dir() and not any(out.iterdir()):
+        return out, True
+    return None
+
+
+def _restore(fresh: tuple[Path, bool] | None) -> None:
+    """Put a fresh ``--out`` back as it was after a failure, unless a checkpoint makes the run resumable."""
+    if fresh is None:
+        return
+    out, existed = fresh
+    if not out.is_dir() or (out / "checkpoints" / "last.pt").exists():
+        return
+    if not existed:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for child in out.iterdir():
+        shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``monge`` with ``argv`` (default: the command line); return the exit code.
 
     Exit codes: 0 success, 2 bad input or usage (one line on standard error), 1 a system error
-    (disk full, read-only folder: one line naming the path), 130 interrupted.
+    (disk full, read-only folder: one line naming the path), 130 interrupted. A command that fails
+    with a new or empty ``--out`` leaves it as it was, unless a checkpoint was written (then
+    ``--resume`` continues the run).
     """
     parser = build_parser()
     try:
@@ -90,14 +121,17 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version, usage errors: argparse has printed them
         code = stop.code
         return 0 if code is None else code if isinstance(code, int) else 2
+    out = _fresh_out(args)
     try:
         return int(args.func(args) or 0)
     except USER_ERRORS as error:
+        _restore(out)
         if os.environ.get("MONGE_TRACEBACK"):
             raise
         print(f"monge {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except OSError as error:  # the system's refusal (disk full, read-only folder), not the user's input
+        _restore(out)
         if os.environ.get("MONGE_TRACEBACK"):
             raise
         print(f"monge {args.command}: error: {_one_line(error)}", file=sys.stderr)
