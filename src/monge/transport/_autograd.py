@@ -48,6 +48,11 @@ def attach(value: torch.Tensor, rule: Callable, inputs: Sequence[torch.Tensor | 
     return _Attached.apply(value, rule, *inputs)
 
 
+def differentiable(value) -> torch.Tensor | None:
+    """The user's argument when it is a tensor that needs a gradient, else None (nothing to attach)."""
+    return value if isinstance(value, torch.Tensor) and value.requires_grad else None
+
+
 def centred(potential: torch.Tensor, mass: torch.Tensor) -> torch.Tensor:
     r"""The gradient of a cost in weights normalised to mass 1: :math:`(f - \bar f) / m`.
 

@@ -67,7 +67,7 @@ class Solution:
     def h(self) -> torch.Tensor:
         return self.log_b + self.g / self.eps.view(-1, 1)
 
-    def weight_gradient(self, potential: torch.Tensor, log_w: torch.Tensor, other_mass: torch.Tensor,
+    def weight_gradient(self, potential: torch.Tensor, other_mass: torch.Tensor,
                         mass: torch.Tensor) -> torch.Tensor:
         r"""The envelope gradient of :math:`\mathrm{OT}_\varepsilon` in one side's weights."""
         if self.rho is None:
@@ -91,9 +91,9 @@ def envelope_rule(sol: Solution):
             grad_c = plan * scale
         m_a, m_b = sol.log_a.exp().sum(-1), sol.log_b.exp().sum(-1)
         if wanted[3]:
-            grad_a = sol.weight_gradient(sol.f, sol.log_a, m_b, sol.mass_a) * scale[:, 0]
+            grad_a = sol.weight_gradient(sol.f, m_b, sol.mass_a) * scale[:, 0]
         if wanted[4]:
-            grad_b = sol.weight_gradient(sol.g, sol.log_b, m_a, sol.mass_b) * scale[:, 0]
+            grad_b = sol.weight_gradient(sol.g, m_a, sol.mass_b) * scale[:, 0]
         return grad_x, grad_z, grad_c, grad_a, grad_b
 
     return rule

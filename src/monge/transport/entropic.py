@@ -315,7 +315,7 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
                         mass_a=a_raw.sum(-1).to(like.dtype), mass_b=b_raw.sum(-1).to(like.dtype),
                         points=c3 is None, plan=plan_out)
     inputs = [x3 if c3 is None else None, z3 if c3 is None else None, c3,
-              _gradient_input(a), _gradient_input(b)]
+              _autograd.differentiable(a), _autograd.differentiable(b)]
     transport = _autograd.attach(transport, implicit_rule(solution), inputs)
     entropic = _autograd.attach(entropic, envelope_rule(solution), inputs)
     if warn and not bool(converged.all()):
@@ -377,9 +377,3 @@ def _nanmax(t: torch.Tensor) -> torch.Tensor:
 
 def _nanmin(t: torch.Tensor) -> torch.Tensor:
     return t.flatten(1).nan_to_num(nan=math.inf).amin(1)
-
-
-def _gradient_input(w):
-    """The user's weights when they carry a gradient (unbatched weights of a batched problem are
-    shared by every problem: their gradient is summed)."""
-    return w if isinstance(w, torch.Tensor) and w.requires_grad else None

@@ -182,7 +182,7 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
         return (_autograd.centred(f_t, mass_a) * scale if wanted[0] else None,
                 _autograd.centred(g_t, mass_b) * scale if wanted[1] else None)
 
-    value = _autograd.attach(value, rule, [_float_weights(a), _float_weights(b)])
+    value = _autograd.attach(value, rule, [_autograd.differentiable(a), _autograd.differentiable(b)])
     one = (lambda t: t) if batched else (lambda t: t[0])
     return OTResult(
         cost=one(value), plan=one(plan_t), f=one(f_t), g=one(g_t),
@@ -191,11 +191,6 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
         duality_gap=gaps if batched else gaps[0],
         method="network_simplex",
     )
-
-
-def _float_weights(w):
-    """The user's weight tensor when it can carry a gradient, else None."""
-    return w if isinstance(w, torch.Tensor) and w.requires_grad else None
 
 
 def _support_value(x, z, user_cost, p, k, plan, rows, cols) -> torch.Tensor:
