@@ -172,3 +172,15 @@ def cost_blocks(x, z, p: float = 2.0, *, block_rows: int | None = None,
         for sl, _ in _row_ranges(n, m, rows):
             k = sl.stop - sl.start
             yield sl, _block(x[sl], z, p, out=buffer[:k], z_sq=z_sq)
+
+
+def penalised(cost: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    """Forbidden pairs (``allowed`` False, ``+inf`` in ``cost``) at a finite cost no optimal plan pays.
+
+    The potentials of a transport basis are sums of at most n + m costs along a tree, so a cost
+    above (n + m + 1) times the spread of the finite costs is an exact penalty: where a plan (or a
+    permutation) avoiding the forbidden pairs exists, the optimum avoids them.
+    """
+    finite = cost[allowed]
+    spread = float(finite.max() - finite.min()) + float(finite.abs().max()) + 1.0
+    return torch.where(allowed, cost, float(finite.max()) + (cost.shape[-2] + cost.shape[-1] + 1) * spread)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from . import _autograd, _checks, _memory
-from .costs import cost_matrix, ground_cost
+from .costs import cost_matrix, ground_cost, penalised
 from .results import OTResult
 
 # POT's default cap of 100000 pivots stops short of the optimum near n = 2000; the pivots the
@@ -62,23 +62,13 @@ def network_simplex(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> tuple[np.
                        f"after a cap of {cap} pivots; the plan is not optimal")
 
 
-def _forbidden_penalty(cost: np.ndarray, allowed: np.ndarray) -> float:
-    """A finite stand-in for +inf costs, large enough that no optimal plan pays it.
-
-    The potentials of a transport basis are sums of at most n + m costs along a tree, so a cost
-    above (n + m + 1) times the spread of the finite costs is an exact penalty.
-    """
-    finite = cost[allowed]
-    spread = float(finite.max() - finite.min()) + float(np.abs(finite).max()) + 1.0
-    return float(finite.max()) + (cost.shape[0] + cost.shape[1] + 1) * spread
-
-
 def _solve(a64: np.ndarray, b64: np.ndarray, cost: np.ndarray):
     """Plan and potentials of one problem; +inf costs are forbidden pairs."""
     allowed = np.isfinite(cost)
     if allowed.all():
         return network_simplex(a64, b64, cost)
-    plan, f, g = network_simplex(a64, b64, np.where(allowed, cost, _forbidden_penalty(cost, allowed)))
+    finite_cost = penalised(torch.from_numpy(cost), torch.from_numpy(allowed)).numpy()
+    plan, f, g = network_simplex(a64, b64, finite_cost)
     plan[~allowed] = 0.0  # rounding-level mass only: feasibility was checked before
     return plan, f, g
 

@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from . import _checks, _memory
 from .auction import auction
-from .costs import cost_matrix, ground_cost
+from .costs import cost_matrix, ground_cost, penalised
 from .kantorovich import network_simplex
 from .results import OTResult
 
@@ -227,7 +227,7 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
         if bool(allowed.all()):
             allowed = None
         else:
-            solve_cost = _penalised(solve_cost, allowed)
+            solve_cost = penalised(solve_cost, allowed)
     if resolved == "auction":
         perms, extra = _auction(solve_cost)
     else:
@@ -246,14 +246,6 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
     if user_cost is None:
         return _result(x, z, perm, p, resolved, **extra)
     return _cost_result(user_cost, perm, resolved, **extra)
-
-
-def _penalised(cost: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-    """Forbidden pairs at a finite cost no optimal permutation pays when another exists."""
-    finite = cost[allowed]
-    n = cost.shape[-1]
-    spread = float(finite.max() - finite.min()) + float(finite.abs().max()) + 1.0
-    return torch.where(allowed, cost, float(finite.max()) + (2 * n + 1) * spread)
 
 
 def _cost_result(cost: torch.Tensor, perm: torch.Tensor, method: str, **extra) -> OTResult:
