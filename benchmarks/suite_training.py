@@ -40,7 +40,7 @@ def bare_loop(config, data, evaluate: bool = True):
 
     from monge.data import random_shift
     from monge.training.recipes import build_model, build_optimizer, build_schedule
-    from monge.training.runs import seed_everything
+    from monge.runs import seed_everything
     from monge.training.supervised import LOSSES
 
     seed_everything(config.seed)
@@ -78,7 +78,7 @@ def run_case(params: dict, repeats: int, seed: int, progress=None) -> dict:
     """Time monge's ``train`` and the bare loops on one (data, model, epochs); their final test losses."""
     from monge.data import load
     from monge.training.recipes import SupervisedConfig, resolve
-    from monge.training.runs import Run, seed_everything
+    from monge.runs import Run, seed_everything
     from monge.training.supervised import train
 
     data = load(params["data"])

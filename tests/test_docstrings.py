@@ -188,7 +188,7 @@ def test_the_api_is_found():
     # a walk that finds nothing would pass every check below
     for name in ["monge.transport.costs.cost_matrix", "monge.meanfield.energy.Energy",
                  "monge.meanfield.energy.Energy.first_variation", "monge.meanfield.examples.rbf",
-                 "monge.metrics.accuracy", "monge.networks.perceptron.TwoLayer.forward", "monge.training.runs.Run",
+                 "monge.metrics.accuracy", "monge.networks.perceptron.TwoLayer.forward", "monge.runs.Run",
                  "monge.training.supervised.fit", "monge.meanfield.grid.grid_flow"]:
         assert name in API, name
     assert len(API) > 250

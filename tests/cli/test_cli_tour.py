@@ -106,7 +106,7 @@ def test_tour_prints_progress_and_the_report(monge, tmp_path, monkeypatch):
 
 def test_subcommands_run_two_at_a_time_after_their_prerequisite(tmp_path, capsys):
     from monge.cli.tour.common import run_subcommands
-    from monge.training.runs import Run
+    from monge.runs import Run
 
     tour = Run.create("tour", {}, tmp_path / "tour")
     jobs = {"first": ["transport", "--example", "monge6"], "second": ["transport", "--example", "monge6"],
@@ -142,7 +142,7 @@ def test_chapters_are_modules_with_a_title_and_a_function():
 
 def test_a_tour_started_again_keeps_what_finished(tmp_path, capsys):
     from monge.cli.tour.common import continued, run_subcommands
-    from monge.training.runs import Run
+    from monge.runs import Run
 
     tour = Run.create("tour", {}, tmp_path / "tour")
     jobs = {"moons": ["classify", "--data", "moons", "--model", "two-layer", "--epochs", "3", "--width", "4"],

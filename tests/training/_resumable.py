@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from monge.training.loop import Loop
-from monge.training.runs import Run, seed_everything
+from monge.runs import Run, seed_everything
 
 out, epochs, resume = sys.argv[1], int(sys.argv[2]), "--resume" in sys.argv
 torch.set_num_threads(1)

@@ -8,7 +8,7 @@ from torch import nn
 from monge.networks import MLPCritic, MLPGenerator
 from monge.training.adversarial import WGANConfig, clip_weights_, critic_step, fit_wgan, gradient_penalty
 from monge.training.loop import FORMAT, DivergedError
-from monge.training.runs import Run
+from monge.runs import Run
 
 
 def _lipschitz_bound(critic):

@@ -6,7 +6,7 @@ import torch
 from monge.networks import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
 from monge.training.adversarial import WGANConfig, fit_wgan
 from monge.training.adversarial_recipes import DEFAULTS, wgan_defaults
-from monge.training.runs import Run
+from monge.runs import Run
 
 
 @pytest.mark.parametrize("data, mode", sorted(DEFAULTS))

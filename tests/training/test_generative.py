@@ -9,7 +9,7 @@ from torch import nn
 from monge.networks import ConvGenerator, MLPGenerator
 from monge.training.generative import fit_generator, make_loss
 from monge.training.loop import DivergedError
-from monge.training.runs import Run
+from monge.runs import Run
 from monge.transport import OTLoss
 
 DATA = torch.randn(400, 2, generator=torch.Generator().manual_seed(0)) * 0.3 + torch.tensor([2.0, -1.0])

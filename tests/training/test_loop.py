@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from monge.training.loop import FORMAT, DivergedError, Loop
-from monge.training.runs import Run
+from monge.runs import Run
 
 SCRIPT = Path(__file__).with_name("_resumable.py")
 ROOT = Path(__file__).resolve().parents[2]

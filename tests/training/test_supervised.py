@@ -8,7 +8,7 @@ from monge.data import load
 from monge.training import supervised
 from monge.training.loop import DivergedError
 from monge.training.recipes import SupervisedConfig, resolve
-from monge.training.runs import Run, seed_everything
+from monge.runs import Run, seed_everything
 from monge.training.supervised import cross_entropy, evaluate, squared_error, train
 
 

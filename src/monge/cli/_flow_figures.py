@@ -9,7 +9,7 @@ import torch
 
 from monge.plots.meanfield import (plot_energy, plot_fits, plot_grid_density, plot_particles, save_particles_gif,
                                    shown_times)
-from monge.training.runs import atomic_write
+from monge.runs import atomic_write
 
 
 def write_figures(run, problem, result, grid=None, grid_result=None) -> list[str]:

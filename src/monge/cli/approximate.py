@@ -18,7 +18,7 @@ import torch
 from monge.plots.approximation import plot_errors, plot_fits_1d, plot_fits_2d
 from monge.training.approximation import GRIDS, TRAIN, WIDTHS, ApproximationResult, approximate
 from monge.training.loop import DivergedError
-from monge.training.runs import Run, save_npz, seed_everything
+from monge.runs import Run, save_npz, seed_everything
 from monge.training.targets import RATES, TARGETS, get_target
 
 

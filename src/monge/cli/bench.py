@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monge.training.runs import Run, atomic_write
+from monge.runs import Run, atomic_write
 
 SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "run.py"
 

@@ -22,7 +22,7 @@ from monge.data import DATASETS, Dataset, load
 from monge.metrics import confusion_matrix
 from monge.plots.classify import confusion_figure, decision_regions, learning_curves
 from monge.training.recipes import LOSSES, MODELS, OPTIMIZERS, SCHEDULES, SupervisedConfig, check, resolve
-from monge.training.runs import CONFIG, METRICS, Run, seed_everything
+from monge.runs import CONFIG, METRICS, Run, seed_everything
 from monge.training.supervised import Trained, train
 
 COMMAND = "classify"

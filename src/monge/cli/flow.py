@@ -31,7 +31,7 @@ from monge.meanfield import diagnostics, distributed, flow as particle_flow
 from monge.meanfield.flow import INTEGRATORS
 from monge.meanfield.grid import Grid, cfl_number, grid_flow, grid_wasserstein
 from monge.meanfield.network import SCALINGS
-from monge.training.runs import Run, save_npy, save_npz, seed_everything
+from monge.runs import Run, save_npy, save_npz, seed_everything
 
 from . import _flow_problems as problems
 from ._flow_figures import write_figures

@@ -27,7 +27,7 @@ from monge.training.assessment import (assess, digits_classifier, generate, inte
 from monge.training.generative import fit_generator
 from monge.training.generative_recipes import (ADVERSARIAL, LOSSES, NETWORKS, GenerateConfig, build_generator,
                                                check, resolve)
-from monge.training.runs import CONFIG, Run, save_npy, save_torch, seed_everything
+from monge.runs import CONFIG, Run, save_npy, save_torch, seed_everything
 
 
 COMMAND = "generate"

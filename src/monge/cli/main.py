@@ -11,19 +11,25 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import shutil
 import sys
-from pathlib import Path
 
 from monge import __version__
-from monge.meanfield.flow import FlowDiverged
-from monge.training.loop import DivergedError
+from monge.errors import Diverged, InputError
 
-SUBCOMMANDS = ("tour", "transport", "classify", "approximate", "generate", "flow", "bench")
-# Bad input, reported as one line with exit code 2; anything else is a bug and keeps its traceback
-# (set MONGE_TRACEBACK=1 to see the traceback of these too).
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError,
-               PermissionError, MemoryError, DivergedError, FlowDiverged)
+# Each subcommand and its one-line help; its module, monge.cli.<name>, is imported only when it runs
+# (or when its --help is asked for), so that `monge --help` does not load torch.
+SUBCOMMANDS = {
+    "tour": "run the texts' three chapters end to end and write a report",
+    "transport": "solve an optimal transport problem (Monge, Kantorovich, Sinkhorn) on examples or your files",
+    "classify": "train a network of chapter 1 (two-layer, MLP, convnet) on digits, MNIST-1D, toys or a file",
+    "approximate": "universal approximation: error of two-layer ReLU networks against width",
+    "generate": "train a generative network of chapter 2 by optimal transport (or adversarially)",
+    "flow": "train a shallow network as a Wasserstein gradient flow of its neurons (particles, grid)",
+    "bench": "measure monge against the anchors (POT, scipy) and write the ratios",
+}
+# The user's input refused (one line, exit 2): our InputError, a divergence caused by a setting, and a
+# path that names nothing usable. Any other exception is a bug and keeps its traceback.
+USER_ERRORS = (InputError, Diverged, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError)
 
 
 def _seed(text: str) -> int:
@@ -55,16 +61,24 @@ def _subcommand_parser(**kwargs) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(**kwargs)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``monge`` parser with every subcommand of :data:`SUBCOMMANDS` registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``monge`` parser with the subcommands of :data:`SUBCOMMANDS`.
+
+    Every subcommand's options are registered, unless ``only`` is given: then only the subcommand
+    it names (none for ``""``) is, the others being listed with their help, and no other
+    subcommand's module is imported.
+    """
     parser = argparse.ArgumentParser(
         prog="monge", description="The mathematics of neural networks as software: optimal transport, "
                                   "networks trained with it, mean-field gradient flows.")
     parser.add_argument("--version", action="version", version=f"monge {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                        parser_class=_subcommand_parser)
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"{__package__}.{name}").register(subparsers)
+    for name, help in SUBCOMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"{__package__}.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help)
     return parser
 
 
@@ -75,67 +89,32 @@ def _one_line(error: BaseException) -> str:
         text = "out of memory"
     else:
         text = str(error) or type(error).__name__
-    if isinstance(error, FlowDiverged):
-        text = text.replace("reduce dt", "reduce --dt")
     return " ".join(text.split())
-
-
-def _fresh_out(args) -> tuple[Path, bool] | None:
-    """``(--out, existed)`` when the folder is absent or empty before the command (the tour, which
-    keeps its finished parts, excepted): a failure then leaves it as it was."""
-    if args.command in ("tour", "bench") or getattr(args, "out", None) is None or getattr(args, "resume", None):
-        return None
-    out = Path(args.out)
-    if not out.exists():
-        return out, False
-    if out.is_dir() and not any(out.iterdir()):
-        return out, True
-    return None
-
-
-def _restore(fresh: tuple[Path, bool] | None) -> None:
-    """Put a fresh ``--out`` back as it was after a failure, unless a checkpoint makes the run resumable."""
-    if fresh is None:
-        return
-    out, existed = fresh
-    if not out.is_dir() or (out / "checkpoints" / "last.pt").exists():
-        return
-    if not existed:
-        shutil.rmtree(out, ignore_errors=True)
-        return
-    for child in out.iterdir():
-        shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``monge`` with ``argv`` (default: the command line); return the exit code.
 
-    Exit codes: 0 success, 2 bad input or usage (one line on standard error), 1 a system error
-    (disk full, read-only folder: one line naming the path), 130 interrupted. A command that fails
-    with a new or empty ``--out`` leaves it as it was, unless a checkpoint was written (then
-    ``--resume`` continues the run).
+    Exit codes: 0 success; 2 bad input or usage (one line on standard error: the setting, what was
+    found, what was expected; a diverged training or flow names the setting to change); 1 a system
+    error (disk full, read-only folder: one line naming the path); 130 interrupted. Any other error
+    is a bug, shown with its traceback. A command that fails with a new or empty ``--out`` leaves
+    it as it was, unless a checkpoint was written (then ``--resume`` continues the run).
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=argv[0] if argv and argv[0] in SUBCOMMANDS else "")
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, usage errors: argparse has printed them
         code = stop.code
         return 0 if code is None else code if isinstance(code, int) else 2
-    out = _fresh_out(args)
     try:
         return int(args.func(args) or 0)
-    except USER_ERRORS as error:
-        _restore(out)
+    except (*USER_ERRORS, OSError, MemoryError) as error:
         if os.environ.get("MONGE_TRACEBACK"):
             raise
         print(f"monge {args.command}: error: {_one_line(error)}", file=sys.stderr)
-        return 2
-    except OSError as error:  # the system's refusal (disk full, read-only folder), not the user's input
-        _restore(out)
-        if os.environ.get("MONGE_TRACEBACK"):
-            raise
-        print(f"monge {args.command}: error: {_one_line(error)}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, USER_ERRORS) else 1
     except KeyboardInterrupt:
         print(f"monge {args.command}: interrupted", file=sys.stderr)
         return 130

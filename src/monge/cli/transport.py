@@ -22,7 +22,7 @@ from monge import transport
 from monge.data.files import load_points, load_weights
 from monge.geometry import crossings
 from monge.plots.transport import euclidean_distance, figure_2_2, one_based, plot_plan
-from monge.training.runs import Run, save_npy, save_npz, seed_everything
+from monge.runs import Run, save_npy, save_npz, seed_everything
 
 
 EXAMPLES = ("monge6",)

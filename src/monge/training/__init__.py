@@ -3,6 +3,6 @@
 Importing this package is cheap: torch is imported only by the functions that need it.
 """
 
-from .runs import Run, atomic_write, jsonable, save_npy, save_npz, save_torch, seed_everything, write_json
+from monge.runs import Run, atomic_write, jsonable, save_npy, save_npz, save_torch, seed_everything, write_json
 
 __all__ = ["Run", "atomic_write", "jsonable", "save_npy", "save_npz", "save_torch", "seed_everything", "write_json"]

@@ -32,7 +32,7 @@ Example
 -------
 >>> import tempfile, torch
 >>> from monge.networks import MLPCritic, MLPGenerator
->>> from monge.training.runs import Run
+>>> from monge.runs import Run
 >>> _ = torch.manual_seed(0)
 >>> data = torch.randn(500, 2) + 3.0
 >>> g, f = MLPGenerator(2, [32], (2,)), MLPCritic(2, [32])
@@ -57,7 +57,7 @@ from torch import nn
 from monge.transport import wasserstein
 
 from .loop import Loop
-from .runs import Run
+from monge.runs import Run
 
 MODES = ("clip", "gp")
 OPTIMIZERS = ("rmsprop", "adam")

@@ -40,7 +40,7 @@ Example
 -------
 >>> import tempfile, torch
 >>> from monge.networks import MLPGenerator
->>> from monge.training.runs import Run
+>>> from monge.runs import Run
 >>> _ = torch.manual_seed(0)
 >>> g = MLPGenerator(2, [32], (2,))
 >>> run = Run.create("generate", {}, out=tempfile.mkdtemp(), quiet=True)
@@ -63,7 +63,7 @@ from torch import nn
 from monge.transport import OTLoss
 
 from .loop import Loop
-from .runs import Run
+from monge.runs import Run
 
 # Loss name -> the method of monge.transport.OTLoss.
 LOSSES = {"exact": "exact", "sinkhorn": "sinkhorn_divergence", "sliced": "sliced"}

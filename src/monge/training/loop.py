@@ -11,7 +11,7 @@ weights and metrics as one that was never interrupted.
 Example
 -------
 >>> import tempfile, torch
->>> from monge.training.runs import Run
+>>> from monge.runs import Run
 >>> run = Run.create("demo", {}, out=tempfile.mkdtemp(), quiet=True)
 >>> model = torch.nn.Linear(2, 1)
 >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .runs import METRICS, Run, atomic_write
+from monge.runs import METRICS, Run, atomic_write
 
 FORMAT = "monge-training-checkpoint/1"
 

@@ -12,7 +12,7 @@ Example
 >>> import tempfile
 >>> from monge.data import load
 >>> from monge.training.recipes import SupervisedConfig, resolve
->>> from monge.training.runs import Run
+>>> from monge.runs import Run
 >>> data = load("blobs", n_samples=200)
 >>> config = resolve(SupervisedConfig(data="blobs", model="two-layer", loss="squared", epochs=5), data)
 >>> run = Run.create("classify", config, out=tempfile.mkdtemp(), quiet=True)
@@ -36,7 +36,7 @@ from monge.metrics import accuracy
 
 from .loop import Loop
 from .recipes import SupervisedConfig, build_model, build_optimizer, build_schedule, resolve
-from .runs import Run, seed_everything
+from monge.runs import Run, seed_everything
 
 EVAL_BATCH = 2048
 
@@ -152,7 +152,7 @@ def train(config: SupervisedConfig, data: Dataset, run: Run, *, resume: bool = F
     epoch's steps, with augmentation and dropout), ``train_loss``, ``train_accuracy``,
     ``test_loss``, ``test_accuracy`` (evaluation mode, no label smoothing), ``lr`` and
     ``seconds``; ``checkpoints/last.pt`` is written after every epoch. Call
-    :func:`monge.training.runs.seed_everything` first: it seeds the initial weights and dropout.
+    :func:`monge.runs.seed_everything` first: it seeds the initial weights and dropout.
 
     Parameters
     ----------
@@ -229,7 +229,7 @@ def fit(config: SupervisedConfig, out=None, *, quiet: bool = True, progress: boo
     ----------
     config : SupervisedConfig, settings left at ``None`` take their defaults (:func:`resolve`)
     out : path, optional
-        The run folder (default ``runs/classify-<time>``); see :meth:`monge.training.runs.Run.create`.
+        The run folder (default ``runs/classify-<time>``); see :meth:`monge.runs.Run.create`.
     quiet, progress : bool
         Print nothing; show a progress bar.
 

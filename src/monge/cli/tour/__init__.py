@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from monge.training.runs import Run, seed_everything
+from monge.runs import Run, seed_everything
 
 from . import chapter1, chapter2, chapter3
 from .common import ChapterResult, Section, TourConfig

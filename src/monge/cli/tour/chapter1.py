@@ -26,7 +26,7 @@ from monge.data import load
 from monge.networks import TwoLayer
 from monge.plots.classify import decision_regions
 from monge.training.approximation import WIDTHS
-from monge.training.runs import CONFIG, METRICS, Run
+from monge.runs import CONFIG, METRICS, Run
 
 from .common import ChapterResult, Section, TourConfig, figure_path, run_subcommand, run_subcommands
 

@@ -9,7 +9,7 @@ import torch
 
 from monge import transport
 from monge.plots.transport import one_based, plan_sharpening, plot_plan
-from monge.training.runs import Run
+from monge.runs import Run
 
 from .. import transport as transport_cli
 from .chapter2_generators import generators

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from monge.training.runs import Run
+from monge.runs import Run
 
 from .common import Section, TourConfig, figure_path, run_subcommands
 

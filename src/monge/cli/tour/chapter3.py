@@ -18,7 +18,7 @@ import torch
 
 from monge.meanfield import examples, flow
 from monge.meanfield.grid import Grid, grid_wasserstein
-from monge.training.runs import Run
+from monge.runs import Run
 
 from .common import ChapterResult, Section, TourConfig, figure_path, run_subcommand
 

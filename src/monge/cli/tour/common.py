@@ -16,7 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monge.training.runs import Run
+from monge.runs import Run
 
 
 @dataclass

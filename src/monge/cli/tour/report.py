@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from monge import __version__
-from monge.training.runs import Run, atomic_write
+from monge.runs import Run, atomic_write
 
 from .common import ChapterResult, TourConfig
 

@@ -6,12 +6,13 @@ A run folder holds
 - ``metrics.jsonl``: one JSON object per line, per step or epoch;
 - ``summary.json``: the final figures;
 - ``figures/``: PNG files;
-- ``checkpoints/``: for training, ``last.pt``.
+- ``checkpoints/``: for training, ``last.pt`` (:data:`CHECKPOINT`).
 
 Every JSON, npz, npy, pt and PNG file is written atomically (a temporary file in the same folder,
 flushed to disk, then renamed over the target), so that a killed run never leaves a half-written
-file behind. A folder is only reused if it is empty or a previous run of the same command: a
-user's other files are never overwritten.
+file behind. A new run goes into a new or empty folder, never one that holds files (a user's
+files are never overwritten, and two runs' files never mix); a run is continued in its own folder
+with ``resume``, with the settings it was started with (:func:`stored_config`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import math
 import os
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -32,7 +34,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from monge.errors import InputError
+
 CONFIG, METRICS, SUMMARY, FIGURES, CHECKPOINTS = "config.json", "metrics.jsonl", "summary.json", "figures", "checkpoints"
+CHECKPOINT = f"{CHECKPOINTS}/last.pt"  # a run's last checkpoint, relative to its folder
 _NEW_FILE_MODE = 0o644
 
 
@@ -168,7 +173,7 @@ def seed_everything(seed: int) -> np.random.Generator:
         A fresh generator seeded with ``seed``, for the caller's own draws.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: {seed!r}; expected a non-negative integer")
+        raise InputError(f"seed (--seed): {seed!r}; expected a non-negative integer")
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -221,8 +226,8 @@ class Run:
         config : dataclass or dict, optional
             The resolved settings, written to ``config.json`` with ``command`` added.
         out : path, optional
-            The folder to use instead. It must be new, empty, or a previous run of the same
-            command (its files are then rewritten; ``metrics.jsonl`` starts afresh unless resuming).
+            The folder to use instead: new or empty, or with ``resume`` a previous run of the same
+            command.
         root : path
             Where default folders are made (``runs/`` of the working directory).
         resume : bool
@@ -234,7 +239,7 @@ class Run:
         Raises
         ------
         FileExistsError
-            ``out`` holds files and is not a previous run of ``command``.
+            ``out`` holds files (and ``resume`` is not set).
         FileNotFoundError
             ``resume`` without a previous run in ``out``.
         """
@@ -253,9 +258,6 @@ class Run:
             path.mkdir(parents=True, exist_ok=True)
         run = cls(path, command, quiet)
         (path / FIGURES).mkdir(exist_ok=True)
-        if not resume:
-            for name in (METRICS, SUMMARY):
-                (path / name).unlink(missing_ok=True)
         write_json(path / CONFIG, {"command": command, **settings})
         return run
 
@@ -276,21 +278,20 @@ class Run:
     def _check_reusable(path: Path, command: str, resume: bool) -> None:
         if path.exists() and not path.is_dir():
             raise FileExistsError(f"out: {path} is a file; expected a folder for the run")
-        previous = _previous_command(path) if path.is_dir() else None
         if resume:
+            previous = _previous_command(path) if path.is_dir() else None
             if previous != command:
                 found = f"a run of {previous!r}" if previous else "no run folder"
                 raise FileNotFoundError(f"out: cannot resume: {path} holds {found}; expected a previous "
                                         f"run of {command!r}")
             return
-        if not path.is_dir() or previous == command:
-            return
-        entries = sorted(p.name for p in path.iterdir())
+        entries = sorted(p.name for p in path.iterdir()) if path.is_dir() else []
         if entries:
             shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-            what = f"a run of {previous!r}" if previous else "not a run folder"
-            raise FileExistsError(f"out: {path} is not empty ({shown}) and is {what}; expected a new or empty "
-                                  f"folder, or a previous run of {command!r} (its files are never overwritten)")
+            previous = _previous_command(path)
+            hint = f" (to continue that run, resume it)" if previous == command else ""
+            raise FileExistsError(f"out: {path} is not empty ({shown}); expected a new or empty folder: a run "
+                                  f"never overwrites files nor mixes its files with another's{hint}")
 
     @property
     def figures(self) -> Path:
@@ -303,6 +304,11 @@ class Run:
         folder = self.path / CHECKPOINTS
         folder.mkdir(exist_ok=True)
         return folder
+
+    @property
+    def checkpoint(self) -> Path:
+        """The last checkpoint of a training, ``checkpoints/last.pt`` (which may not exist yet)."""
+        return self.path / CHECKPOINT
 
     def log(self, **metrics: Any) -> None:
         """Append one JSON object (one line) to ``metrics.jsonl``."""
@@ -364,3 +370,169 @@ class Run:
         if not self.quiet:
             print(f" {seconds:.2f} s", flush=True)
         self.log(step=name, seconds=seconds, **record)
+
+
+def read_metrics(folder: str | os.PathLike) -> list[dict]:
+    """The records of ``folder/metrics.jsonl``, in order; a line cut by a kill (or not an object) is skipped.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "metrics.jsonl").write_text('{"step": 0}\\n{"step": 1}\\n{"ste')
+    >>> read_metrics(folder)
+    [{'step': 0}, {'step': 1}]
+    """
+    path = Path(folder) / METRICS
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def read_config(folder: str | os.PathLike, command: str) -> dict:
+    """The settings saved in ``folder/config.json`` by a run of ``command`` (``command`` key included).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``folder`` is not a folder or has no ``config.json``.
+    InputError
+        ``config.json`` is not readable JSON, or holds a run of another command.
+    """
+    folder = Path(folder)
+    path = folder / CONFIG
+    if not folder.is_dir():
+        raise FileNotFoundError(f"resume: {folder} is not a folder; expected the run folder of a monge {command} run")
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"resume: {folder} has no {CONFIG}; expected the run folder of a monge {command} "
+                                "run") from None
+    except (OSError, ValueError) as error:
+        raise InputError(f"resume: {path} is not readable JSON ({error}); expected the settings of a monge "
+                         f"{command} run") from None
+    if not isinstance(stored, dict) or stored.get("command") != command:
+        found = stored.get("command") if isinstance(stored, dict) else type(stored).__name__
+        raise InputError(f"resume: {folder} holds a run of {found!r}; expected a monge {command} run")
+    return stored
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def stored_config(folder: str | os.PathLike, command: str, config: Any, *, added: Mapping[str, Any] = ()) -> Any:
+    """The settings to continue the run in ``folder`` with: its saved config, which ``config`` may not contradict.
+
+    Parameters
+    ----------
+    folder : path, the run folder
+    command : str, the command that made it
+    config : a dataclass instance
+        The caller's settings. A field set to something other than its default must equal the saved
+        value: a resumed run keeps its settings. The saved config is returned as the same type.
+    added : mapping, optional
+        Settings newer than some run folders, and the value a ``config.json`` without them meant.
+
+    Raises
+    ------
+    InputError
+        A conflicting setting (named with its flag), or a ``config.json`` that lacks settings.
+    """
+    stored = {**dict(added), **read_config(folder, command)}
+    fields = dataclasses.fields(config)
+    missing = sorted(f.name for f in fields if f.name not in stored)
+    if missing:
+        raise InputError(f"resume: {Path(folder) / CONFIG} lacks the settings {', '.join(missing)}; expected a "
+                         f"complete monge {command} config")
+    saved = type(config).from_json(stored) if hasattr(type(config), "from_json") else type(config)(
+        **{f.name: stored[f.name] for f in fields})
+    for f in fields:
+        value = getattr(config, f.name)
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        if value != default and value != getattr(saved, f.name):
+            raise InputError(f"{f.name} ({_flag(f.name)}): {value!r} conflicts with the run being resumed "
+                             f"({f.name} = {getattr(saved, f.name)!r} in {Path(folder) / CONFIG}); a resumed run "
+                             "keeps its settings: leave it out")
+    return saved
+
+
+def restartable(folder: str | os.PathLike) -> bool:
+    """Whether a run to resume in ``folder`` never reached its first checkpoint: it then starts again.
+
+    Its files (all written by that run, which ``read_config`` has checked) are removed first, so
+    that the new start does not mix with them.
+    """
+    folder = Path(folder)
+    if (folder / CHECKPOINT).exists():
+        return False
+    for child in folder.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    return True
+
+
+@contextmanager
+def threads(count: int | None) -> Iterator[None]:
+    """Run a block with torch's CPU threads set to ``count`` (``None``: unchanged), then restore them.
+
+    A command's ``--threads``: small networks run fastest on one thread of a shared CPU, but the
+    setting is process-wide, so it never outlives the block.
+    """
+    if count is None:
+        yield
+        return
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise InputError(f"threads (--threads): {count!r}; expected a positive integer")
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(count))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def default_folder(command: str, root: str | os.PathLike = "runs") -> Path:
+    """A new folder name for a run of ``command``: ``<root>/<command>-<YYYYmmdd-HHMMSS>`` (not made yet)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        path = Path(root) / (f"{command}-{stamp}" if k == 1 else f"{command}-{stamp}-{k}")
+        if not path.exists():
+            return path
+    raise FileExistsError(f"out: could not find a new name {command}-{stamp}-* under {root}")
+
+
+@contextmanager
+def guarded(out: str | os.PathLike, *, resume: bool = False) -> Iterator[None]:
+    """Run a command's block so that a failure leaves ``out`` as it was before, unless the run can be resumed.
+
+    When ``out`` is absent or empty before the block (and the run is not a resumed one), a failure
+    (an exception, Ctrl-C included) removes what the block wrote there, unless a checkpoint
+    (:data:`CHECKPOINT`) was written: then the folder is kept, for ``resume``.
+    """
+    out = Path(out)
+    existed = out.exists()
+    fresh = not resume and (not existed or (out.is_dir() and not any(out.iterdir())))
+    try:
+        yield
+    except BaseException:
+        if fresh and out.is_dir() and not (out / CHECKPOINT).exists():
+            if not existed:
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                for child in out.iterdir():
+                    shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+        raise

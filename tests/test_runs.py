@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from monge.training.runs import (Run, atomic_write, jsonable, save_npy, save_npz, save_torch, seed_everything,
+from monge.runs import (Run, atomic_write, jsonable, save_npy, save_npz, save_torch, seed_everything,
                                  write_json)
 
 
