@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from monge import experiments
 from monge.cli import classify
 from monge.cli.main import build_parser
 from monge.data import load
@@ -52,8 +53,8 @@ def test_squared_loss_on_digits(monge, tmp_path):
 
 def test_the_default_run_is_the_convnet_on_digits():
     args = build_parser().parse_args(["classify"])
-    config, out, resume = classify._config(args)
-    config = resolve(config, load(config.data))
+    out, resume = classify.folder(args)
+    config = resolve(experiments.classify.Config(**classify.given(args, classify.FLAGS)), load("digits"))
     assert (config.data, config.model, config.loss, config.epochs, config.seed) == ("digits", "convnet",
                                                                                     "cross-entropy", 30, 0)
     assert out is None and resume is False
@@ -72,14 +73,14 @@ def test_a_csv_file_of_points(monge, tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--width", "0"], "width: 0; expected an integer >= 1"),
-    (["--lr", "0"], r"lr: 0.0; expected a number in \(0, inf\)"),
-    (["--lr", "-1"], "lr: -1.0"),
-    (["--epochs", "0"], "epochs: 0"),
-    (["--batch", "0"], "batch: 0"),
-    (["--dropout", "1.5"], "dropout: 1.5"),
-    (["--depth", "0"], "depth: 0"),
-    (["--threads", "0"], "--threads: 0"),
+    (["--width", "0"], r"width \(--width\): 0; expected an integer >= 1"),
+    (["--lr", "0"], r"lr \(--lr\): 0.0; expected a number in \(0, inf\)"),
+    (["--lr", "-1"], r"lr \(--lr\): -1.0"),
+    (["--epochs", "0"], r"epochs \(--epochs\): 0"),
+    (["--batch", "0"], r"batch \(--batch\): 0"),
+    (["--dropout", "1.5"], r"dropout \(--dropout\): 1.5"),
+    (["--depth", "0"], r"depth \(--depth\): 0"),
+    (["--threads", "0"], r"threads \(--threads\): 0"),
     (["--data", "cifar"], "'cifar' is not a data set; expected one of digits, mnist1d, moons, circles, spiral, xor"),
     (["--data", "nowhere.csv"], "no such file"),
     (["--data", "moons", "--model", "convnet"], "convnet needs images or signals"),
@@ -102,7 +103,7 @@ def test_usage_errors_exit_2(monge):
 def test_an_out_folder_with_files_is_refused(monge, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     code, _, err = monge("classify", *FAST, "--out", tmp_path)
-    assert code == 2 and "is not empty (notes.txt)" in err and f"--resume {tmp_path}" in err
+    assert code == 2 and "is not empty (notes.txt)" in err and "expected a new or empty folder" in err
     assert (tmp_path / "notes.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
@@ -123,7 +124,7 @@ def test_a_previous_run_is_not_overwritten(monge, finished):
 def test_resume_keeps_the_settings(monge, finished):
     metrics = (finished / "metrics.jsonl").read_text()
     code, _, err = monge("classify", "--resume", finished, "--lr", "0.5", "--quiet")
-    assert code == 2 and "--lr 0.5: conflicts with the run being resumed (lr = 0.01 in" in err
+    assert code == 2 and "lr (--lr): 0.5 conflicts with the run being resumed (lr = 0.01 in" in err
     assert monge("classify", "--resume", finished, "--epochs", "3", "--data", "blobs", "--quiet")[0] == 0
     assert (finished / "metrics.jsonl").read_text() == metrics  # finished: nothing run again, nothing logged twice
     code, _, err = monge("classify", "--resume", finished, "--out", finished.parent / "elsewhere", "--quiet")

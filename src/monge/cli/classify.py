@@ -10,20 +10,11 @@ checkpoint left it.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
-import time
 from pathlib import Path
 
-import torch
-
-from monge.data import DATASETS, Dataset, load
-from monge.metrics import confusion_matrix
-from monge.plots.classify import confusion_figure, decision_regions, learning_curves
-from monge.training.recipes import LOSSES, MODELS, OPTIMIZERS, SCHEDULES, SupervisedConfig, check, resolve
-from monge.runs import CONFIG, METRICS, Run, seed_everything
-from monge.training.supervised import Trained, train
+from monge.data import DATASETS
+from monge.errors import InputError
+from monge.training.recipes import LOSSES, MODELS, OPTIMIZERS, SCHEDULES
 
 COMMAND = "classify"
 # The settings a user may pass; each one's flag is --<name with dashes>.
@@ -82,112 +73,25 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _given(args) -> dict:
-    """The settings the user passed on the command line."""
-    return {name: getattr(args, name) for name in FLAGS if getattr(args, name, None) is not None}
+def given(args, flags) -> dict:
+    """The settings among ``flags`` that the user passed on the command line."""
+    return {name: getattr(args, name) for name in flags if getattr(args, name, None) is not None}
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _stored_config(folder: Path) -> SupervisedConfig:
-    """The resolved settings of the run to resume, from ``folder/config.json``."""
-    path = folder / CONFIG
-    if not folder.is_dir():
-        raise FileNotFoundError(f"--resume: {folder} is not a folder; expected the run folder of a monge classify run")
-    try:
-        stored = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"--resume: {folder} has no {CONFIG}; expected the run folder of a monge classify "
-                                "run") from None
-    except (OSError, ValueError) as error:
-        raise ValueError(f"--resume: {path} is not readable JSON ({error}); expected the settings of a "
-                         "monge classify run") from None
-    if not isinstance(stored, dict) or stored.get("command") != COMMAND:
-        found = stored.get("command") if isinstance(stored, dict) else type(stored).__name__
-        raise ValueError(f"--resume: {folder} holds a run of {found!r}; expected a monge classify run")
-    names = {f.name for f in dataclasses.fields(SupervisedConfig)}
-    missing = sorted(names - set(stored))
-    if missing:
-        raise ValueError(f"--resume: {path} lacks the settings {', '.join(missing)}; expected a complete monge "
-                         "classify config")
-    return SupervisedConfig(**{k: stored[k] for k in names})
-
-
-def _config(args) -> tuple[SupervisedConfig, Path | None, bool]:
-    """The settings (new or resumed), the run folder and whether to resume."""
-    given = _given(args)
+def folder(args) -> tuple[Path | None, bool]:
+    """The run folder and whether to resume: ``--resume DIR`` continues the run in DIR (``--out``, if given, agrees)."""
     if args.resume is None:
-        out = None if args.out is None else Path(args.out)
-        if out is not None and out.is_dir() and any(out.iterdir()):
-            shown = ", ".join(sorted(p.name for p in out.iterdir())[:5])
-            raise FileExistsError(f"--out: {out} is not empty ({shown}); expected a new or empty folder (to continue "
-                                  f"a run there, pass --resume {out})")
-        return SupervisedConfig(**given), out, False
-    folder = Path(args.resume)
-    if args.out is not None and Path(args.out).resolve() != folder.resolve():
-        raise ValueError(f"--out: {args.out} differs from --resume {args.resume}; a resumed run stays in its folder")
-    stored = _stored_config(folder)
-    for name, value in given.items():
-        if value != getattr(stored, name):
-            raise ValueError(f"{_flag(name)} {value}: conflicts with the run being resumed ({name} = "
-                             f"{getattr(stored, name)!r} in {folder / CONFIG}); a resumed run keeps its settings, "
-                             "drop the flag")
-    return stored, folder, True
-
-
-def _load(config: SupervisedConfig) -> Dataset:
-    return load(config.data, seed=config.data_seed, n_samples=config.n_samples, noise=config.noise)
+        return (None if args.out is None else Path(args.out)), False
+    if args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve():
+        raise InputError(f"--out: {args.out} differs from --resume {args.resume}; a resumed run stays in its folder")
+    return Path(args.resume), True
 
 
 def run(args) -> int:
     """Run ``monge classify`` from parsed arguments."""
-    config, out, resume = _config(args)
-    check(config)  # before the data are made: a bad --n-samples is named as such
-    data = _load(config)
-    config = resolve(config, data)
-    restart = resume and not (out / "checkpoints" / "last.pt").exists()
-    resume = resume and not restart  # a run killed before its first checkpoint starts again
-    if isinstance(args.threads, bool) or not isinstance(args.threads, int) or args.threads < 1:
-        raise ValueError(f"--threads: {args.threads!r}; expected a positive integer")
-    torch.set_num_threads(args.threads)
-    seed_everything(config.seed)
-    folder = Run.create(COMMAND, config, out, resume=resume, quiet=args.quiet)
-    if restart:
-        folder.echo(f"{out} has no checkpoint yet: starting the run again from epoch 0")
-    folder.echo(f"training {config.model} on {data!r} with {config.loss} loss, {config.optimizer} lr {config.lr:g}, "
-                f"{config.epochs} epochs{' (resumed)' if resume else ''}")
-    start = time.perf_counter()
-    trained = train(config, data, folder, resume=resume)
-    summary = trained.summary
-    summary["figures"] = figures(folder, trained, data, config)
-    summary["wall_seconds"] = time.perf_counter() - start
-    summary["threads"] = args.threads
-    folder.write_summary(summary)
-    folder.echo(f"  train accuracy {100 * summary['train_accuracy']:.2f}%   test accuracy "
-                f"{100 * summary['test_accuracy']:.2f}%   test loss {summary['test_loss']:.4g}   "
-                f"{summary['seconds']:.1f} s training")
-    folder.echo(f"  wrote {folder.path}/ (config.json, metrics.jsonl, summary.json, checkpoints/last.pt, "
-                f"{', '.join(summary['figures'])})")
+    from monge.experiments import classify
+
+    out, resume = folder(args)
+    config = classify.Config(**given(args, FLAGS))
+    classify.run(config, out, resume=resume, quiet=args.quiet, threads=args.threads)
     return 0
-
-
-def figures(folder: Run, trained: Trained, data: Dataset, config: SupervisedConfig) -> list[str]:
-    """Learning curves, the test confusion matrix and, for points of the plane, the decision regions."""
-    model = trained.model.eval()
-    records = [json.loads(line) for line in (folder.path / METRICS).read_text(encoding="utf-8").splitlines() if line]
-    name = f"{config.model} on {data.name}, {config.loss} loss"
-    written = [folder.save_figure(learning_curves(records, title=f"{name}: train vs test (generalisation)"),
-                                  "learning_curves.png")]
-    with torch.no_grad():
-        scores = torch.cat([model(chunk) for chunk in data.x_test.split(2048)])
-    matrix = confusion_matrix(scores, data.y_test, data.n_classes)
-    written.append(folder.save_figure(confusion_figure(matrix, data.class_names, title=f"{name}: test set"),
-                                      "confusion_matrix.png"))
-    if tuple(data.shape) == (2,):
-        figure = decision_regions(lambda raw: model(data.standardise(raw)), data.raw(data.x_train), data.y_train,
-                                  data.raw(data.x_test), data.y_test, n_classes=data.n_classes,
-                                  title=f"{name}: test accuracy {100 * trained.summary['test_accuracy']:.1f}%")
-        written.append(folder.save_figure(figure, "decision_regions.png"))
-    return [str(p.relative_to(folder.path)) for p in written]

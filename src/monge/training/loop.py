@@ -38,12 +38,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from monge.errors import Diverged, InputError
 from monge.runs import METRICS, Run, atomic_write
 
 FORMAT = "monge-training-checkpoint/1"
 
 
-class DivergedError(ArithmeticError):
+class DivergedError(Diverged):
     """Training produced NaN or infinity; the last good checkpoint is kept."""
 
 
@@ -118,11 +119,11 @@ class Loop:
                  total: int, unit: str = "epoch", checkpoint_every: int = 1, resume: bool = False,
                  progress: bool | None = None, tensorboard: bool | None = None, extra: dict | None = None):
         if isinstance(total, bool) or not isinstance(total, int) or total < 1:
-            raise ValueError(f"total: {total!r}; expected a positive number of {unit}s")
+            raise InputError(f"total: {total!r}; expected a positive number of {unit}s")
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
-            raise ValueError(f"checkpoint_every: {checkpoint_every!r}; expected a positive integer")
+            raise InputError(f"checkpoint_every: {checkpoint_every!r}; expected a positive integer")
         if unit not in ("epoch", "step"):
-            raise ValueError(f"unit: {unit!r}; expected 'epoch' or 'step'")
+            raise InputError(f"unit: {unit!r}; expected 'epoch' or 'step'")
         self.run = run
         self.modules, self.optimizers = dict(modules), dict(optimizers or {})
         self.schedulers, self.generators = dict(schedulers or {}), dict(generators or {})
@@ -141,7 +142,7 @@ class Loop:
     @property
     def path(self):
         """The checkpoint file, ``checkpoints/last.pt``."""
-        return self.run.checkpoints / "last.pt"
+        return self.run.checkpoint
 
     # -- iteration -------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[int]:
@@ -182,7 +183,7 @@ class Loop:
                 raise DivergedError(
                     f"{name} is not finite at {self.unit} {self.index}; training stopped. The last good "
                     f"checkpoint ({self.unit} {self._saved_index()}) is kept in {self.path}: lower the "
-                    "learning rate and run again, or resume from it")
+                    "learning rate (--lr) and run again, or resume from it")
 
     def log(self, **metrics: Any) -> dict:
         """Check ``metrics`` (watchdog), then append them with the index to ``metrics.jsonl``."""
@@ -246,24 +247,24 @@ class Loop:
     def _load(self) -> int:
         path = self.path
         if not path.is_file():
-            raise ValueError(f"resume: {path} does not exist; expected the checkpoint of the run to continue")
+            raise InputError(f"resume: {path} does not exist; expected the checkpoint of the run to continue")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # noqa: BLE001 - any unreadable file is the same user error
-            raise ValueError(f"resume: {path} is not a readable checkpoint ({type(error).__name__}: "
+            raise InputError(f"resume: {path} is not a readable checkpoint ({type(error).__name__}: "
                              f"{str(error).splitlines()[0] if str(error) else ''}); expected a monge "
                              "training checkpoint") from None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             found = state.get("format") if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"resume: {path} is not a monge training checkpoint (format {found!r}); "
+            raise InputError(f"resume: {path} is not a monge training checkpoint (format {found!r}); "
                              f"expected {FORMAT!r}")
         if state["unit"] != self.unit or state["total"] != self.total:
-            raise ValueError(f"resume: {path} was made for {state['total']} {state['unit']}s; this run has "
+            raise InputError(f"resume: {path} was made for {state['total']} {state['unit']}s; this run has "
                              f"{self.total} {self.unit}s")
         for kind, owners in (("modules", self.modules), ("optimizers", self.optimizers),
                              ("schedulers", self.schedulers), ("generators", self.generators)):
             if set(state[kind]) != set(owners):
-                raise ValueError(f"resume: {path} holds {kind} {sorted(state[kind])}; this run has "
+                raise InputError(f"resume: {path} holds {kind} {sorted(state[kind])}; this run has "
                                  f"{sorted(owners)}")
             for name, owner in owners.items():
                 try:
@@ -272,7 +273,7 @@ class Loop:
                     else:
                         owner.load_state_dict(state[kind][name])
                 except (RuntimeError, ValueError, KeyError, TypeError) as error:
-                    raise ValueError(f"resume: {path}: {kind[:-1]} {name!r} does not fit this run (made with "
+                    raise InputError(f"resume: {path}: {kind[:-1]} {name!r} does not fit this run (made with "
                                      f"other settings?): {str(error).splitlines()[0]}") from None
         torch.set_rng_state(state["rng"]["torch"])
         _set_numpy_state(state["rng"]["numpy"])
@@ -304,7 +305,7 @@ class Loop:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             if wanted:
-                raise ValueError("tensorboard: the package is not installed; pip install 'monge[tensorboard]'") from None
+                raise InputError("tensorboard: the package is not installed; pip install 'monge[tensorboard]'") from None
             return None
         return SummaryWriter(str(self.run.path / "tensorboard"), purge_step=self.index or None)
 

@@ -17,7 +17,9 @@ import torch
 from torch import nn
 
 from monge.data import TOYS, Dataset
+from monge.errors import InputError
 from monge.networks import MLP, ConvNet, TwoLayer
+from monge.settings import choice, integer, number, optional
 
 MODELS = ("two-layer", "mlp", "convnet")
 LOSSES = ("squared", "cross-entropy")
@@ -47,9 +49,13 @@ DEFAULTS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class SupervisedConfig:
     """Every setting of a supervised training run (``monge classify``); ``None`` means the default.
+
+    Each field is the command's flag (``weight_decay`` is ``--weight-decay``). The settings are
+    checked when made: a bad value raises :class:`monge.errors.InputError` naming the field and
+    its flag. :func:`resolve` fills in the defaults measured for a data set and model.
 
     Attributes
     ----------
@@ -93,6 +99,9 @@ class SupervisedConfig:
     n_samples: int | None = None
     noise: float | None = None
 
+    def __post_init__(self):
+        check(self)
+
 
 def kind(data: Dataset) -> str:
     """The row of :data:`DEFAULTS` for ``data``: ``digits``, ``mnist1d``, ``images`` (and signals) or ``vectors``."""
@@ -111,51 +120,28 @@ def _auto_depth(shape: tuple[int, ...]) -> int:
     return max(1, min(3, int(math.log2(min(shape[1:]) / 2))))
 
 
-def _integer(config, name: str, least: int) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"{name}: {value!r}; expected an integer >= {least}")
-
-
-def _number(config, name: str, low: float, high: float, *, open_low: bool = False, open_high: bool = True) -> None:
-    value = getattr(config, name)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > low if open_low else value >= low) and (value < high if open_high else value <= high)
-    if not ok:
-        top = "inf" if math.isinf(high) else f"{high:g}"
-        interval = f"{'(' if open_low else '['}{low:g}, {top}{')' if open_high else ']'}"
-        raise ValueError(f"{name}: {value!r}; expected a number in {interval}")
-
-
-def _choice(config, name: str, choices) -> None:
-    value = getattr(config, name)
-    if value not in choices:
-        raise ValueError(f"{name}: {value!r}; expected one of {', '.join(choices)}")
-
-
 def check(config: SupervisedConfig) -> None:
-    """Refuse settings of ``config`` that cannot train: a ``ValueError`` names the setting (``None`` skipped)."""
+    """Refuse settings of ``config`` that cannot train: an :class:`InputError` names the field and flag (``None`` skipped)."""
     if config.model is not None:
-        _choice(config, "model", MODELS)
-    _choice(config, "loss", LOSSES)
+        choice("model", config.model, MODELS)
+    choice("loss", config.loss, LOSSES)
+    if not isinstance(config.data, str) or not config.data:
+        raise InputError(f"data (--data): {config.data!r}; expected the name of a data set or a file")
     for name, least in (("width", 1), ("depth", 1), ("epochs", 1), ("batch", 1), ("shift", 0), ("seed", 0),
                         ("data_seed", 0), ("n_samples", 2)):
-        if getattr(config, name) is not None:
-            _integer(config, name, least)
+        optional(integer, name, getattr(config, name), least)
     for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
-        if getattr(config, name) is not None:
-            _choice(config, name, choices)
+        optional(choice, name, getattr(config, name), choices)
     bounds = {"lr": (0, math.inf, True), "momentum": (0, 1, False), "weight_decay": (0, math.inf, False),
-              "dropout": (0, 1, False), "label_smoothing": (0, 1, False)}
+              "dropout": (0, 1, False), "label_smoothing": (0, 1, False), "noise": (0, math.inf, False)}
     for name, (low, high, open_low) in bounds.items():
-        if getattr(config, name) is not None:
-            _number(config, name, low, high, open_low=open_low)
+        optional(number, name, getattr(config, name), low, high, open_low=open_low)
     if config.model == "two-layer" and config.depth not in (None, 1):
-        raise ValueError(f"depth: {config.depth}; the two-layer network of Figure 1.1 has one hidden layer "
-                         "(use --model mlp for more)")
+        raise InputError(f"depth (--depth): {config.depth}; the two-layer network of Figure 1.1 has one hidden "
+                         "layer (use --model mlp for more)")
     if config.model == "two-layer" and config.dropout:
-        raise ValueError(f"dropout: {config.dropout}; the two-layer network of Figure 1.1 has no dropout (use "
-                         "--model mlp --depth 1: the same network with dropout)")
+        raise InputError(f"dropout (--dropout): {config.dropout}; the two-layer network of Figure 1.1 has no "
+                         "dropout (use --model mlp --depth 1: the same network with dropout)")
 
 
 def resolve(config: SupervisedConfig, data: Dataset) -> SupervisedConfig:
@@ -163,43 +149,47 @@ def resolve(config: SupervisedConfig, data: Dataset) -> SupervisedConfig:
 
     Raises
     ------
-    ValueError
-        A bad value, or a setting that does not fit the data (a convnet or ``shift`` on points of the plane).
+    InputError
+        A setting that does not fit the data (a convnet or ``shift`` on points of the plane, too
+        many stages for the input), named with its flag.
     """
-    check(config)
-    if config.model is None:
-        config = dataclasses.replace(config, model="convnet" if len(data.shape) >= 2 else "two-layer")
-    row = {**COMMON, **DEFAULTS[(kind(data), config.model)]}
+    model = config.model or ("convnet" if len(data.shape) >= 2 else "two-layer")
+    row = {**COMMON, **DEFAULTS[(kind(data), model)]}
     if config.loss == "squared":
         row["label_smoothing"] = 0.0  # the text's E(w) on one-hot targets
-    filled = {name: row[name] if getattr(config, name) is None and name in row else getattr(config, name)
-              for name in (f.name for f in dataclasses.fields(config))}
-    resolved = dataclasses.replace(config, **filled)
-    if config.model == "convnet":
-        shape = _convnet_shape(data)
-        if len(data.shape) == 1 and data.shape[0] < 8:
-            raise ValueError(f"model: convnet needs images or signals; {data.name} holds points of dimension "
-                             f"{data.shape[0]} (expected at least 8 values per sample): use --model two-layer or mlp")
-        if min(shape[1:]) < 4:
-            raise ValueError(f"model: convnet needs inputs of at least 4 pixels along each axis; {data.name} has "
-                             f"shape {data.shape}: use --model two-layer or mlp")
-        most = _auto_depth(shape)
-        if resolved.depth == "auto":
-            resolved.depth = most
-        elif resolved.depth > most:
-            raise ValueError(f"depth: {resolved.depth} stages halve the input {shape[1:]} {resolved.depth} times; "
-                             f"expected at most {most} for {data.name}")
-    if resolved.epochs == "steps":
-        per_epoch = math.ceil(data.n_train / resolved.batch)
-        resolved.epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEPS / per_epoch)))
-    if resolved.shift and len(data.shape) < 2:
-        raise ValueError(f"shift: {resolved.shift}; random shifts are for images and signals, {data.name} holds "
-                         f"vectors of shape {data.shape} (expected 0)")
+    filled = {f.name: row[f.name] if getattr(config, f.name) is None and f.name in row else getattr(config, f.name)
+              for f in dataclasses.fields(config)}
+    filled["model"] = model
+    if model == "convnet":
+        filled["depth"] = _convnet_depth(filled["depth"], data)
+    if filled["epochs"] == "steps":
+        per_epoch = math.ceil(data.n_train / filled["batch"])
+        filled["epochs"] = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEPS / per_epoch)))
+    if filled["shift"] and len(data.shape) < 2:
+        raise InputError(f"shift (--shift): {filled['shift']}; random shifts are for images and signals, {data.name} "
+                         f"holds vectors of shape {data.shape} (expected 0)")
     if data.name in TOYS:  # record what the toy was made with
-        resolved.n_samples = data.n_train + data.n_test
-        resolved.noise = TOYS[data.name].__kwdefaults__["noise"] if config.noise is None else config.noise
-    check(resolved)
-    return resolved
+        filled["n_samples"] = data.n_train + data.n_test
+        filled["noise"] = TOYS[data.name].__kwdefaults__["noise"] if config.noise is None else config.noise
+    return SupervisedConfig(**filled)
+
+
+def _convnet_depth(depth, data: Dataset) -> int:
+    """The stages of a convnet on ``data``: ``"auto"`` is as many as the input allows; more are refused."""
+    shape = _convnet_shape(data)
+    if len(data.shape) == 1 and data.shape[0] < 8:
+        raise InputError(f"model (--model): convnet needs images or signals; {data.name} holds points of dimension "
+                         f"{data.shape[0]} (expected at least 8 values per sample): use --model two-layer or mlp")
+    if min(shape[1:]) < 4:
+        raise InputError(f"model (--model): convnet needs inputs of at least 4 pixels along each axis; {data.name} "
+                         f"has shape {data.shape}: use --model two-layer or mlp")
+    most = _auto_depth(shape)
+    if depth == "auto":
+        return most
+    if depth > most:
+        raise InputError(f"depth (--depth): {depth} stages halve the input {shape[1:]} {depth} times; expected at "
+                         f"most {most} for {data.name}")
+    return depth
 
 
 def build_model(config: SupervisedConfig, data: Dataset) -> nn.Module:
