@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from monge.cli.tour import CHAPTERS
-from monge.cli.tour.common import workers
+from monge.experiments.tour import CHAPTERS
+from monge.experiments.tour.common import Job, continued, run_jobs, workers
 
 from .conftest import read_json
 
@@ -95,7 +95,7 @@ def test_chapter_2_generators_at_quick_sizes(quick_tour):
 
 
 def test_tour_prints_progress_and_the_report(monge, tmp_path, monkeypatch):
-    from monge.cli.tour import chapter2
+    from monge.experiments.tour import chapter2
 
     monkeypatch.setattr(chapter2, "generators", lambda run, config: ([], {}))  # the transport half only
     code, out, err = monge("tour", "--quick", "--chapters", "2", "--out", tmp_path / "run")
@@ -104,14 +104,12 @@ def test_tour_prints_progress_and_the_report(monge, tmp_path, monkeypatch):
     assert str(tmp_path / "run" / "report.html") in out
 
 
-def test_subcommands_run_two_at_a_time_after_their_prerequisite(tmp_path, capsys):
-    from monge.cli.tour.common import run_subcommands
+def test_experiments_run_two_at_a_time_after_their_prerequisite(tmp_path, capsys):
     from monge.runs import Run
 
     tour = Run.create("tour", {}, tmp_path / "tour")
-    jobs = {"first": ["transport", "--example", "monge6"], "second": ["transport", "--example", "monge6"],
-            "third": ["transport", "--example", "monge6"]}
-    done = run_subcommands(tour, jobs, 3, "three examples", after={"third": "first"})
+    jobs = {name: Job("transport", {"example": "monge6"}) for name in ("first", "second", "third")}
+    done = run_jobs(tour, jobs, 3, "three examples", after={"third": "first"})
     assert list(done) == ["first", "second", "third"]
     assert all(read_json(path / "config.json")["seed"] == 3 for path, _ in done.values())
     out = capsys.readouterr().out
@@ -119,12 +117,12 @@ def test_subcommands_run_two_at_a_time_after_their_prerequisite(tmp_path, capsys
     if workers() > 1:
         assert out.index("first (") < out.index("third (")
     with pytest.raises(ValueError, match="after: names fourth"):
-        run_subcommands(tour, jobs, 3, "bad", after={"third": "fourth"})
+        run_jobs(tour, jobs, 3, "bad", after={"third": "fourth"})
 
 
 @pytest.mark.parametrize("chapters, message", [
-    ("4", "--chapters: 4 not available"),
-    ("1,x", "--chapters: '1,x'; expected chapter numbers"),
+    ("4", "chapters (--chapters): 4 not available"),
+    ("1,x", "chapters (--chapters): '1,x'; expected chapter numbers"),
     ("", "expected chapter numbers"),
 ])
 def test_unknown_chapter(monge, tmp_path, chapters, message):
@@ -141,37 +139,35 @@ def test_chapters_are_modules_with_a_title_and_a_function():
 
 
 def test_a_tour_started_again_keeps_what_finished(tmp_path, capsys):
-    from monge.cli.tour.common import continued, run_subcommands
     from monge.runs import Run
 
     tour = Run.create("tour", {}, tmp_path / "tour")
-    jobs = {"moons": ["classify", "--data", "moons", "--model", "two-layer", "--epochs", "3", "--width", "4"],
-            "example": ["transport", "--example", "monge6"]}
-    first = run_subcommands(tour, jobs, 0, "first")
+    jobs = {"moons": Job("classify", {"data": "moons", "model": "two-layer", "epochs": 3, "width": 4}),
+            "example": Job("transport", {"example": "monge6"})}
+    first = run_jobs(tour, jobs, 0, "first")
     capsys.readouterr()
     # finished parts are kept as they are
-    assert continued(jobs["moons"], tour.path / "moons", 0) is None
-    again = run_subcommands(tour, jobs, 0, "again")
+    assert continued(jobs["moons"], tour.path / "moons") is None
+    again = run_jobs(tour, jobs, 0, "again")
     assert "kept from before: moons, example" in capsys.readouterr().out
     assert again["moons"][1] == first["moons"][1]
     # an interrupted training continues from its checkpoint (here: the run that lost its summary)
     (tour.path / "moons" / "summary.json").unlink()
-    arguments = continued(jobs["moons"], tour.path / "moons", 0)
-    assert arguments[-2:] == ["--resume", str(tour.path / "moons")]
-    assert "--resume" not in continued(jobs["example"], tour.path / "elsewhere", 0)
-    resumed = run_subcommands(tour, {"moons": jobs["moons"]}, 0, "resumed")
+    assert continued(jobs["moons"], tour.path / "moons") is True
+    assert continued(jobs["example"], tour.path / "elsewhere") is False
+    resumed = run_jobs(tour, {"moons": jobs["moons"]}, 0, "resumed")
     assert resumed["moons"][1]["test_accuracy"] == first["moons"][1]["test_accuracy"]
     assert read_json(tour.path / "moons" / "config.json")["epochs"] == 3
 
 
 def test_a_tour_continues_only_with_its_own_settings(monge, tmp_path, monkeypatch):
-    from monge.cli.tour import chapter2
+    from monge.experiments.tour import chapter2
 
     monkeypatch.setattr(chapter2, "generators", lambda run, config: ([], {}))
     assert monge("tour", "--quick", "--chapters", "2", "--out", tmp_path / "run", "--quiet")[0] == 0
     code, _, err = monge("tour", "--chapters", "2", "--out", tmp_path / "run")
-    assert code == 2 and "--quick: False, but" in err and "quick = True" in err
+    assert code == 2 and "quick (--quick): False, but" in err and "quick = True" in err
     code, _, err = monge("tour", "--quick", "--chapters", "2", "--seed", "4", "--out", tmp_path / "run")
-    assert code == 2 and "--seed: 4" in err
+    assert code == 2 and "seed (--seed): 4" in err
     code, out, err = monge("tour", "--quick", "--chapters", "2", "--out", tmp_path / "run")
     assert code == 0, err

@@ -12,7 +12,7 @@ import re
 import pytest
 import torch
 
-from monge.cli.tour import chapter1
+from monge.experiments.tour import chapter1
 
 from .conftest import read_json
 

@@ -28,7 +28,7 @@ from monge.plots.classify import decision_regions
 from monge.training.approximation import WIDTHS
 from monge.runs import CONFIG, METRICS, Run
 
-from .common import ChapterResult, Section, TourConfig, figure_path, run_subcommand, run_subcommands
+from .common import ChapterResult, Section, TourConfig, figure_path, Job, run_job, run_jobs
 
 NUMBER = 1
 TITLE = "Discriminative networks"
@@ -73,19 +73,19 @@ def _one_thread() -> Iterator[None]:
 
 def _jobs(sizes: Sizes) -> dict[str, list[str]]:
     """The ``monge classify`` runs, longest first (two workers share them best that way)."""
-    epochs = [] if sizes.convnet_epochs is None else ["--epochs", str(sizes.convnet_epochs)]
+    epochs = {} if sizes.convnet_epochs is None else {"epochs": sizes.convnet_epochs}
     jobs = {}
     if sizes.mnist1d:
-        jobs["classify-mnist1d-convnet"] = ["classify", "--data", "mnist1d", "--model", "convnet"]
-    jobs["classify-digits-convnet"] = ["classify", "--data", "digits", "--model", "convnet", *epochs]
+        jobs["classify-mnist1d-convnet"] = Job("classify", {"data": "mnist1d", "model": "convnet"})
+    jobs["classify-digits-convnet"] = Job("classify", {"data": "digits", "model": "convnet", **epochs})
     if sizes.mnist1d:
-        jobs["classify-mnist1d-two-layer"] = ["classify", "--data", "mnist1d", "--model", "two-layer"]
+        jobs["classify-mnist1d-two-layer"] = Job("classify", {"data": "mnist1d", "model": "two-layer"})
     for width in sizes.spiral_widths:
-        jobs[f"classify-spiral-width{width}"] = ["classify", "--data", "spiral", "--model", "two-layer",
-                                                 "--width", str(width)]
-    jobs[f"classify-moons-width{sizes.moons_width}"] = ["classify", "--data", "moons", "--model", "two-layer",
-                                                        "--width", str(sizes.moons_width)]
-    jobs["classify-digits-two-layer"] = ["classify", "--data", "digits", "--model", "two-layer", "--loss", "squared"]
+        jobs[f"classify-spiral-width{width}"] = Job("classify", {"data": "spiral", "model": "two-layer",
+                                                                  "width": width})
+    jobs[f"classify-moons-width{sizes.moons_width}"] = Job("classify", {"data": "moons", "model": "two-layer",
+                                                                         "width": sizes.moons_width})
+    jobs["classify-digits-two-layer"] = Job("classify", {"data": "digits", "model": "two-layer", "loss": "squared"})
     return jobs
 
 
@@ -168,7 +168,7 @@ def _neurons_figure(folder: Path, s: dict) -> tuple[Figure, int]:
 def _train(run: Run, config: TourConfig, sizes: Sizes) -> tuple[dict[str, Path], dict[str, dict]]:
     """Run the ``monge classify`` jobs, two at a time; each run's folder and summary by name (no ``classify-``)."""
     jobs = _jobs(sizes)
-    done = run_subcommands(run, jobs, config.seed, f"chapter 1: train {len(jobs)} networks by back-propagation")
+    done = run_jobs(run, jobs, config.seed, f"chapter 1: train {len(jobs)} networks by back-propagation")
     folder = {name.removeprefix("classify-"): path for name, (path, _) in done.items()}
     return folder, {name.removeprefix("classify-"): summary for name, (_, summary) in done.items()}
 
@@ -294,11 +294,11 @@ def _toys(run: Run, sizes: Sizes, folder: dict, s: dict) -> tuple[Section, dict]
 def _approximation(run: Run, config: TourConfig, sizes: Sizes) -> tuple[Section, dict]:
     """Cybenko's theorem: the error of two-layer ReLU networks against their width."""
     widths = sizes.widths
-    argv = ["approximate", "--target", "sine", "--widths", ",".join(map(str, widths))]
-    argv += [] if sizes.steps is None else ["--steps", str(sizes.steps)]
-    argv += [] if sizes.starts is None else ["--starts", str(sizes.starts)]
+    settings = {"target": "sine", "widths": tuple(widths)}
+    settings.update({} if sizes.steps is None else {"steps": sizes.steps})
+    settings.update({} if sizes.starts is None else {"starts": sizes.starts})
     with run.step(f"chapter 1: universal approximation, widths {widths[0]} to {widths[-1]}") as record:
-        folder, s = run_subcommand(run, "approximate-sine", argv, config.seed)
+        folder, s = run_job(run, "approximate-sine", Job("approximate", settings), config.seed)
         record.update(sup_slope=s["sup_slope"], l2_slope=s["l2_slope"], sup_error=s["sup_error"][-1])
     low, high = s["slope_widths"][0], s["slope_widths"][-1]
     section = Section(

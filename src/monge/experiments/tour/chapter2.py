@@ -11,9 +11,9 @@ from monge import transport
 from monge.plots.transport import one_based, plan_sharpening, plot_plan
 from monge.runs import Run
 
-from .. import transport as transport_cli
+from .. import transport as transport_experiment
 from .chapter2_generators import generators
-from .common import ChapterResult, Section, TourConfig
+from .common import ChapterResult, Job, Section, TourConfig, run_job
 
 NUMBER = 2
 TITLE = "Generative networks and optimal transport"
@@ -55,15 +55,13 @@ def _compare_solvers(x: np.ndarray, z: np.ndarray, seed: int,
 def chapter(run: Run, config: TourConfig) -> ChapterResult:
     """Chapter 2: Monge's problem (Figure 2.2) and exact versus sliced transport on a 2-D problem."""
     with run.step("chapter 2: Figure 2.2, brute force over 6! = 720 permutations") as record:
-        example = Run.create("transport", transport_cli.TransportConfig(example="monge6", p=1.0, seed=config.seed),
-                             run.path / "monge6", quiet=True)
-        s = transport_cli.monge6(example, config.seed)
+        _, s = run_job(run, "monge6", Job("transport", {"example": "monge6", "p": 1.0}), config.seed)
         record.update(distance_text=s["distance_text_permutation"], distance_optimal=s["distance_optimal"])
     text, best = (one_based(np.array(s[k]) - 1) for k in ("text_permutation", "optimal_permutation"))
     monge = Section(
         "Figure 2.2: Monge's problem for six points",
         [f"Six sources x and six destinations z are drawn uniformly in the unit square, at least "
-         f"{transport_cli.MIN_SEPARATION} apart (seed {config.seed}). "
+         f"{transport_experiment.MIN_SEPARATION} apart (seed {config.seed}). "
          f"Left: the text's permutation s = {text}, of Distance {s['distance_text_permutation']:.4f} "
          f"(the sum of the six Euclidean path lengths). Right: the best of all {s['n_permutations']} "
          f"permutations, found by brute force: s* = {best}, Distance {s['distance_optimal']:.4f}.",

@@ -20,7 +20,7 @@ from monge.meanfield import examples, flow
 from monge.meanfield.grid import Grid, grid_wasserstein
 from monge.runs import Run
 
-from .common import ChapterResult, Section, TourConfig, figure_path, run_subcommand
+from .common import ChapterResult, Section, TourConfig, figure_path, Job, run_job
 
 NUMBER = 3
 TITLE = "Shallow networks as Wasserstein gradient flows"
@@ -32,7 +32,7 @@ class Sizes:
 
     n: int
     t: float
-    cells: str
+    cells: tuple[int, int]
     frames: int
     sweep: tuple[int, ...]
     seeds: int
@@ -40,13 +40,13 @@ class Sizes:
 
 
 #: The reference's N = 200 to t = 30 on h = 0.1 cells; quick: half the neurons to t = 15 on h = 0.2.
-FULL = Sizes(n=200, t=30.0, cells="160x80", frames=61, sweep=(50, 200, 800), seeds=4)
-QUICK = Sizes(n=100, t=15.0, cells="80x40", frames=11, sweep=(25, 100, 400), seeds=2)
+FULL = Sizes(n=200, t=30.0, cells=(160, 80), frames=61, sweep=(50, 200, 800), seeds=4)
+QUICK = Sizes(n=100, t=15.0, cells=(80, 40), frames=11, sweep=(25, 100, 400), seeds=2)
 
 
-def _flow(run: Run, folder: str, sizes: Sizes, n: int, seed: int, *extra: str) -> tuple[Path, dict]:
-    argv = ["flow", "--example", "rbf", "--n", str(n), "--t", str(sizes.t), "--dt", str(sizes.dt), *extra]
-    return run_subcommand(run, folder, argv, seed)
+def _flow(run: Run, folder: str, sizes: Sizes, n: int, seed: int, **extra) -> tuple[Path, dict]:
+    settings = {"example": "rbf", "n": n, "t": sizes.t, "dt": sizes.dt, **extra}
+    return run_job(run, folder, Job("flow", settings), seed)
 
 
 def _grid(folder: Path, summary: dict) -> tuple[Grid, np.ndarray]:
@@ -73,13 +73,13 @@ def _c_mass(folder: Path) -> tuple[float, float, float]:
 def chapter(run: Run, config: TourConfig) -> ChapterResult:
     """Chapter 3: the RBF flow (particles, energy, grid), the bad start that stalls, and a sweep over N."""
     sizes = QUICK if config.quick else FULL
-    grid_options = ["--grid", "--grid-cells", sizes.cells, "--frames", str(sizes.frames)]
+    grid_options = {"grid": True, "grid_cells": sizes.cells, "frames": sizes.frames}
     with run.step(f"chapter 3: monge flow --example rbf --grid, N = {sizes.n} to t = {sizes.t:g}") as record:
-        good, s = _flow(run, "flow-rbf", sizes, sizes.n, config.seed, *grid_options)
+        good, s = _flow(run, "flow-rbf", sizes, sizes.n, config.seed, **grid_options)
         record.update({k: s[k] for k in ("energy_initial", "energy_final", "dissipation_error", "grid_energy_final",
                                          "grid_w2_initial", "grid_w2_final", "seconds_flow", "grid_seconds")})
     with run.step(f"chapter 3: the bad start, N = {sizes.n} to t = {sizes.t:g}") as record:
-        bad, b = _flow(run, "flow-rbf-bad-start", sizes, sizes.n, config.seed, "--bad-start", *grid_options)
+        bad, b = _flow(run, "flow-rbf-bad-start", sizes, sizes.n, config.seed, bad_start=True, **grid_options)
         record.update({k: b[k] for k in ("energy_initial", "energy_final", "grid_energy_final", "grid_w2_final")})
     with run.step("chapter 3: the first variation of the good and the bad start") as record:
         stall = _bad_start_figure(run, sizes, config.seed, good, bad)
@@ -233,7 +233,7 @@ def _sweep(run: Run, sizes: Sizes, seed: int, good: Path, s: dict) -> list[dict]
         if n == sizes.n:
             folder, first = good, s
         else:
-            folder, first = _flow(run, f"flow-sweep-n{n}", sizes, n, seed, "--frames", "6")
+            folder, first = _flow(run, f"flow-sweep-n{n}", sizes, n, seed, frames=6)
         energies = [first["energy_final"]]
         w2 = [first["grid_w2_final"] if "grid_w2_final" in first and first["grid_cells"] == list(grid.shape)
               else grid_wasserstein(np.load(folder / "particles.npy"), density, grid)]

@@ -1,6 +1,6 @@
 """Chapter 2 of the tour, second half: generators ``x = g_w(y)`` trained by optimal transport, and a WGAN-GP.
 
-Five runs of ``monge generate``, two at a time: Monge's exact matching and the Sinkhorn divergence
+Five runs of :mod:`monge.experiments.generate`, two at a time: Monge's exact matching and the Sinkhorn divergence
 on the 8 Gaussians and on the digits, and an adversarial network (WGAN-GP) on the 8 Gaussians.
 The full tour uses the command's defaults (a WGAN-GP of 2000 steps instead of 4000, to keep the
 tour within its 10 minutes); ``--quick`` trains each for a fraction of the steps.
@@ -12,16 +12,15 @@ import json
 
 from monge.runs import Run
 
-from .common import Section, TourConfig, figure_path, run_subcommands
+from .common import Job, Section, TourConfig, figure_path, run_jobs
 
-# folder -> (arguments of monge generate, extra arguments of the quick tour)
+# folder -> (settings of the generate experiment, the quick tour's changes to them)
 RUNS = {
-    "generate-gaussians8-exact": (["--data", "gaussians8", "--loss", "exact"], ["--steps", "600"]),
-    "generate-gaussians8-sinkhorn": (["--data", "gaussians8", "--loss", "sinkhorn"], ["--steps", "250"]),
-    "generate-gaussians8-wgan-gp": (["--data", "gaussians8", "--loss", "wgan-gp", "--steps", "2000"],
-                                    ["--steps", "300"]),
-    "generate-digits-exact": (["--data", "digits", "--loss", "exact"], ["--steps", "300"]),
-    "generate-digits-sinkhorn": (["--data", "digits", "--loss", "sinkhorn"], ["--steps", "150"]),
+    "generate-gaussians8-exact": ({"data": "gaussians8", "loss": "exact"}, {"steps": 600}),
+    "generate-gaussians8-sinkhorn": ({"data": "gaussians8", "loss": "sinkhorn"}, {"steps": 250}),
+    "generate-gaussians8-wgan-gp": ({"data": "gaussians8", "loss": "wgan-gp", "steps": 2000}, {"steps": 300}),
+    "generate-digits-exact": ({"data": "digits", "loss": "exact"}, {"steps": 300}),
+    "generate-digits-sinkhorn": ({"data": "digits", "loss": "sinkhorn"}, {"steps": 150}),
 }
 
 
@@ -30,15 +29,16 @@ RUNS = {
 JUDGE = "classify-digits-convnet"
 
 
-def _jobs(run: Run, config: TourConfig) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """The subcommands (the judge first, unless chapter 1 left it) and which of them wait for the judge."""
+def _jobs(run: Run, config: TourConfig) -> tuple[dict[str, Job], dict[str, str]]:
+    """The experiments (the judge first, unless chapter 1 left it) and which of them wait for the judge."""
     judged = (run.path / JUDGE / "summary.json").is_file()
-    jobs = {} if judged else {JUDGE: ["classify", "--data", "digits", *(["--epochs", "8"] if config.quick else [])]}
+    jobs = {} if judged else {JUDGE: Job("classify", {"data": "digits", **({"epochs": 8} if config.quick else {})})}
     after = {}
-    for folder, (argv, quick) in RUNS.items():
-        jobs[folder] = ["generate", *argv, *(quick if config.quick else [])]
-        if "digits" in argv:
-            jobs[folder] += ["--judge", str(run.path / JUDGE)]
+    for folder, (settings, quick) in RUNS.items():
+        digits = settings["data"] == "digits"
+        jobs[folder] = Job("generate", {**settings, **(quick if config.quick else {})},
+                           {"judge": run.path / JUDGE} if digits else {})
+        if digits:
             if not judged:
                 after[folder] = JUDGE
     return jobs, after
@@ -59,7 +59,7 @@ def _digit_row(name: str, s: dict) -> dict:
 def generators(run: Run, config: TourConfig) -> tuple[list[Section], dict]:
     """Train the five generators; return the report's sections and the measured figures."""
     jobs, after = _jobs(run, config)
-    done = run_subcommands(run, jobs, config.seed,
+    done = run_jobs(run, jobs, config.seed,
                            f"chapter 2: five generators and their judge ({'quick' if config.quick else 'full'} training)",
                            after)
     done.pop(JUDGE, None)
