@@ -74,3 +74,14 @@ def test_lower_layers_import_nothing_above(low, allowed):
             continue
         above = {t for t in targets if package.get(t) not in (low, *allowed)}
         assert not above, f"{name} imports {sorted(above)}"
+
+
+def test_the_library_never_imports_the_command_line_and_only_experiments_import_experiments():
+    """The layers: cli -> experiments -> training, meanfield, ... -> transport, networks; never upwards."""
+    graph = _graph()
+    package = _packages_of(graph)
+    for name, targets in graph.items():
+        if package[name] != "cli" and name != "monge.__main__":  # python -m monge runs the command
+            assert not {t for t in targets if package.get(t) == "cli"}, f"{name} imports the command line"
+        if package[name] not in ("cli", "experiments", ""):
+            assert not {t for t in targets if package.get(t) == "experiments"}, f"{name} imports an experiment"

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import random
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from monge.runs import (Run, atomic_write, jsonable, save_npy, save_npz, save_torch, seed_everything,
-                                 write_json)
+from monge.errors import InputError
+from monge.runs import (CHECKPOINT, Run, atomic_write, default_folder, guarded, jsonable, read_metrics, restartable,
+                        save_npy, save_npz, save_torch, seed_everything, stored_config, threads, write_json)
 
 
 @dataclass
@@ -82,10 +84,12 @@ def test_refuses_a_folder_of_someone_elses_files(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
 
 
-def test_refuses_a_run_of_another_command(tmp_path):
+def test_refuses_a_previous_run_of_any_command(tmp_path):
     Run.create("tour", {}, tmp_path / "out")
-    with pytest.raises(FileExistsError, match="'tour'"):
+    with pytest.raises(FileExistsError, match="not empty"):
         Run.create("transport", {}, tmp_path / "out")
+    with pytest.raises(FileExistsError, match="to continue that run: --resume DIR"):
+        Run.create("tour", {}, tmp_path / "out")  # two runs' files never mix
 
 
 def test_refuses_a_file_as_folder(tmp_path):
@@ -94,16 +98,9 @@ def test_refuses_a_file_as_folder(tmp_path):
         Run.create("transport", {}, tmp_path / "file")
 
 
-def test_empty_folder_and_previous_run_are_reused(tmp_path):
+def test_an_empty_folder_is_used(tmp_path):
     (tmp_path / "empty").mkdir()
     assert Run.create("demo", {}, tmp_path / "empty").path == tmp_path / "empty"
-    first = Run.create("demo", {"k": 1}, tmp_path / "out", quiet=True)
-    first.log(step=1)
-    first.write_summary({"done": True})
-    again = Run.create("demo", {"k": 2}, tmp_path / "out", quiet=True)
-    assert json.loads((again.path / "config.json").read_text())["k"] == 2
-    assert not (again.path / "metrics.jsonl").exists()  # a fresh run starts its metrics afresh
-    assert not (again.path / "summary.json").exists()
 
 
 def test_resume_appends_metrics(tmp_path):
@@ -190,3 +187,72 @@ def test_seed_everything_makes_draws_reproducible():
 def test_seed_everything_refuses_bad_seeds(seed):
     with pytest.raises(ValueError, match="seed"):
         seed_everything(seed)
+
+
+def test_read_metrics_skips_a_half_written_line(tmp_path):
+    run = Run.create("demo", {}, tmp_path / "out", quiet=True)
+    run.log(step=0, loss=1.0)
+    run.log(step=1, loss=0.5)
+    with open(run.path / "metrics.jsonl", "a") as fh:
+        fh.write('{"step": 2, "lo')  # killed mid-line
+    assert read_metrics(run.path) == [{"step": 0, "loss": 1.0}, {"step": 1, "loss": 0.5}]
+    assert read_metrics(tmp_path / "nowhere") == []
+
+
+@dataclasses.dataclass(frozen=True)
+class _Settings:
+    lr: float | None = None
+    epochs: int = 3
+
+
+def test_stored_config_refuses_a_conflicting_setting(tmp_path):
+    Run.create("demo", _Settings(lr=0.1, epochs=5), tmp_path / "out", quiet=True)
+    assert stored_config(tmp_path / "out", "demo", _Settings()) == _Settings(lr=0.1, epochs=5)
+    assert stored_config(tmp_path / "out", "demo", _Settings(lr=0.1)) == _Settings(lr=0.1, epochs=5)
+    with pytest.raises(InputError, match=r"lr \(--lr\): 0.5 conflicts with the run being resumed \(lr = 0.1"):
+        stored_config(tmp_path / "out", "demo", _Settings(lr=0.5))
+    with pytest.raises(InputError, match="holds a run of 'demo'; expected a monge other run"):
+        stored_config(tmp_path / "out", "other", _Settings())
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        stored_config(tmp_path / "none", "demo", _Settings())
+
+
+def test_restartable_empties_a_run_without_checkpoint(tmp_path):
+    run = Run.create("demo", {}, tmp_path / "out", quiet=True)
+    run.log(epoch=0)
+    assert restartable(run.path) and list(run.path.iterdir()) == []
+    run = Run.create("demo", {}, tmp_path / "out", quiet=True)
+    run.save_checkpoint({"index": 1})
+    assert not restartable(run.path) and (run.path / CHECKPOINT).is_file()
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_guarded_leaves_a_fresh_folder_as_it_was(tmp_path, existed):
+    out = tmp_path / "out"
+    if existed:
+        out.mkdir()
+    with pytest.raises(KeyboardInterrupt), guarded(out):
+        Run.create("demo", {}, out, quiet=True).log(step=0)
+        raise KeyboardInterrupt
+    assert out.exists() == existed and (not existed or list(out.iterdir()) == [])
+    with pytest.raises(RuntimeError), guarded(out):  # a checkpoint makes the run resumable: kept
+        Run.create("demo", {}, out, quiet=True).save_checkpoint({"index": 0})
+        raise RuntimeError
+    assert (out / CHECKPOINT).is_file()
+
+
+def test_threads_are_restored(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    with threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(InputError, match=r"threads \(--threads\): 0"):
+        with threads(0):
+            pass
+
+
+def test_default_folder_is_new(tmp_path):
+    path = default_folder("demo", root=tmp_path)
+    assert path.parent == tmp_path and path.name.startswith("demo-") and not path.exists()

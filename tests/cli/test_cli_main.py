@@ -102,7 +102,7 @@ def test_a_flow_whose_energy_rises_names_dt(tmp_path, capsys):
     code = main(["flow", "--example", "relu-teacher", "--dt", "50", "--out", str(tmp_path / "run"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "the energy rose from" in err and "reduce --dt" in err
+    assert "the energy rose from" in err and "(--dt)" in err
 
 
 def test_bad_inputs_name_the_flag_or_the_argument(tmp_path, capsys):
@@ -111,7 +111,7 @@ def test_bad_inputs_name_the_flag_or_the_argument(tmp_path, capsys):
     assert main(["transport", "--example", "monge6", "--seed", str(2**70), "--out", str(tmp_path / "a")]) == 2
     assert "--seed: 1180591620717411303424; expected a non-negative integer below 2**63" in capsys.readouterr().err
     assert main(["classify", "--data", "moons", "--n-samples", "-5", "--out", str(tmp_path / "b")]) == 2
-    assert "n_samples: -5; expected an integer >= 2" in capsys.readouterr().err
+    assert "n_samples (--n-samples): -5; expected an integer >= 2" in capsys.readouterr().err
     far = tmp_path / "far.npy"
     np.save(far, np.random.default_rng(0).random((20, 2)) * 1e200)
     assert main(["transport", str(far), str(far), "--out", str(tmp_path / "c")]) == 2
@@ -128,3 +128,26 @@ def test_a_failed_run_leaves_a_fresh_out_as_it_was(tmp_path, capsys):
     assert main(["flow", "--example", "relu-teacher", "--dt", "50", "--out", str(empty), "--quiet"]) == 2
     assert empty.is_dir() and not any(empty.iterdir())
     capsys.readouterr()
+
+
+def test_a_bug_is_shown_as_a_bug(tmp_path, monkeypatch):
+    """Only the user's refused input is one line: any other exception (a bare ValueError too) keeps its traceback."""
+    import monge.cli.transport as transport_command
+
+    def bug(args):
+        raise ValueError("unsupported format string passed to NoneType.__format__")
+
+    monkeypatch.setattr(transport_command, "run", bug)
+    monkeypatch.delenv("MONGE_TRACEBACK", raising=False)
+    with pytest.raises(ValueError, match="NoneType"):
+        main(["transport", "--example", "monge6", "--out", str(tmp_path / "run")])
+
+
+def test_help_does_not_load_torch():
+    """``monge --help`` imports no subcommand (and no torch): it answers at once."""
+    code = ("import sys; from monge.cli.main import main; assert main(['--help']) == 0; "
+            "assert 'torch' not in sys.modules, 'torch was imported'; "
+            "assert not [m for m in sys.modules if m.startswith('monge.cli.') and m != 'monge.cli.main']")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "classify" in done.stdout and "tour" in done.stdout
