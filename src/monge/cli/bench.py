@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from monge.errors import InputError
 from monge.runs import Run, atomic_write
 
 SCRIPT = Path(__file__).resolve().parents[3] / "benchmarks" / "run.py"
@@ -43,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"monge bench: error: no benchmarks at {SCRIPT.parent}: they ship with the source repository, "
               "so install a checkout with `pip install -e .`", file=sys.stderr)
         return 2
-    if args.seed < 0 or (args.repeats is not None and args.repeats < 1):
-        raise ValueError(f"seed {args.seed}, repeats {args.repeats}: expected seed >= 0 and repeats >= 1")
+    if args.seed < 0:
+        raise InputError(f"seed (--seed): {args.seed}; expected a non-negative integer")
+    if args.repeats is not None and args.repeats < 1:
+        raise InputError(f"repeats (--repeats): {args.repeats}; expected a positive integer")
     cmd = [sys.executable, str(SCRIPT), "--seed", str(args.seed), *["--quick"] * args.quick,
            *[a for s in args.suite or [] for a in ("--suite", s)],
            *(["--repeats", str(args.repeats)] if args.repeats else []), *["--quiet"] * args.quiet]
