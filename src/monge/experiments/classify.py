@@ -45,7 +45,7 @@ def load_data(config: Config) -> Dataset:
     return load(config.data, seed=config.data_seed, n_samples=config.n_samples, noise=config.noise)
 
 
-def run(config: Config | None = None, out: str | Path | None = None, *, resume: bool = False, quiet: bool = False,
+def run(config: Config | None = None, out: str | Path | None = None, resume: bool = False, *, quiet: bool = False,
         threads: int = 1, progress: bool | None = None) -> dict:
     """Train the network ``config`` describes and write the run folder ``out``; return the summary.
 
