@@ -66,19 +66,21 @@ def test_a_target_of_the_plane(monge, tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--target", "cosine"], ["target: 'cosine'", "sine, abs, bump"]),
-    (["--widths", "0,2"], ["--widths", "0", "positive integers"]),
-    (["--widths", "-4"], ["--widths", "-4"]),
-    (["--widths", "1,x"], ["--widths", "'x'", "positive integers"]),
-    (["--widths", "1.5,3"], ["--widths", "'1.5'"]),
-    (["--widths", "8,4"], ["--widths", "increasing"]),
-    (["--steps", "0"], ["--steps", "0", "positive integer"]),
-    (["--steps", "-3"], ["--steps", "-3"]),
-    (["--steps", "many"], ["--steps", "'many'"]),
-    (["--lr", "0"], ["--lr", "positive"]),
-    (["--starts", "0"], ["--starts", "0"]),
-    (["--n-train", "x"], ["--n-train", "'x'"]),
-    (["--threads", "0"], ["--threads", "0", "positive integer"]),
+    (["--target", "cosine"], ["target (--target): 'cosine'", "sine, abs, bump"]),
+    (["--widths", "0,2"], ["widths (--widths): (0, 2)", "positive integers"]),
+    (["--widths", "-4"], ["widths (--widths)", "-4"]),
+    (["--widths", "1,x"], ["widths (--widths): '1,x'", "'x'", "positive integers"]),
+    (["--widths", "1.5,3"], ["widths (--widths)", "'1.5'"]),
+    (["--widths", "8,4"], ["widths (--widths): (8, 4)", "increasing"]),
+    (["--steps", "0"], ["steps (--steps): 0", "an integer >= 1"]),
+    (["--steps", "-3"], ["steps (--steps): -3"]),
+    (["--steps", "many"], ["steps (--steps): 'many'", "an integer"]),
+    (["--lr", "0"], ["lr (--lr): 0.0", "(0, inf)"]),
+    (["--lr", "inf"], ["lr (--lr): inf"]),
+    (["--starts", "0"], ["starts (--starts): 0"]),
+    (["--n-train", "x"], ["n_train (--n-train): 'x'"]),
+    (["--n-grid", "1"], ["n_grid (--n-grid): 1", ">= 2"]),
+    (["--threads", "0"], ["threads (--threads): 0", "positive integer"]),
 ])
 def test_bad_input_is_one_line(monge, tmp_path, monkeypatch, args, words):
     monkeypatch.chdir(tmp_path)
@@ -90,7 +92,18 @@ def test_bad_input_is_one_line(monge, tmp_path, monkeypatch, args, words):
     assert not (tmp_path / "runs").exists()  # bad input writes no run folder
 
 
-def test_divergence_is_one_line(monge, tmp_path):
+def test_divergence_is_one_line_naming_lr_and_leaves_no_folder(monge, tmp_path):
     code, _, err = monge("approximate", "--widths", "8", "--steps", "5", "--lr", "1e30", "--out", tmp_path / "run")
     assert code == 2
-    assert err.startswith("monge approximate: error: --lr: 1e+30 is too large") and err.count("\n") == 1
+    assert err.startswith("monge approximate: error: lr (--lr): 1e+30 is too large") and err.count("\n") == 1
+    assert "width 8" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_reused_out_is_refused_in_one_line(monge, tmp_path):
+    out = tmp_path / "run"
+    assert monge("approximate", "--widths", "2", "--steps", "2", "--n-grid", "11", "--out", out, "--quiet")[0] == 0
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    code, _, err = monge("approximate", "--widths", "4", "--steps", "2", "--out", out, "--quiet")
+    assert code == 2 and err.count("\n") == 1 and "is not empty" in err, err
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before

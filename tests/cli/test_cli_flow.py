@@ -104,27 +104,32 @@ def test_a_file_of_samples(monge, tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--example", "gaussian"], ["--example: 'gaussian'", "rbf, relu-teacher", ".npy/.csv"]),
-    (["--dt", "0"], ["--dt: 0", "positive"]),
-    (["--dt", "-0.1"], ["--dt: -0.1"]),
-    (["--dt", "fast"], ["--dt: 'fast'"]),
-    (["--t", "0"], ["--t: 0", "positive"]),
-    (["--t", "nan"], ["--t: nan"]),
-    (["--n", "0"], ["--n: 0", "positive integer"]),
-    (["--n", "2.5"], ["--n: '2.5'"]),
-    (["--lam", "-1"], ["--lam: -1", ">= 0"]),
-    (["--method", "heun"], ["--method: 'heun'", "euler, rk4, adaptive"]),
-    (["--scaling", "ntk"], ["--scaling: 'ntk'", "mean-field, lazy"]),
-    (["--unit", "relu"], ["--unit", "FILE"]),
-    (["--example", "relu-teacher", "--bad-start"], ["--bad-start", "rbf"]),
-    (["--example", "relu-teacher", "--grid"], ["--grid", "3 per neuron"]),
-    (["--grid", "--scaling", "lazy"], ["--grid", "mean-field"]),
+    (["--example", "gaussian"], ["example (--example): 'gaussian'", "rbf, relu-teacher", ".npy/.csv"]),
+    (["--dt", "0"], ["dt (--dt): 0.0", "(0, inf)"]),
+    (["--dt", "-0.1"], ["dt (--dt): -0.1"]),
+    (["--dt", "fast"], ["dt (--dt): 'fast'", "a number"]),
+    (["--t", "0"], ["t (--t): 0.0", "(0, inf)"]),
+    (["--t", "nan"], ["t (--t): nan"]),
+    (["--n", "0"], ["n (--n): 0", "an integer >= 1"]),
+    (["--n", "2.5"], ["n (--n): '2.5'", "an integer"]),
+    (["--particles", "x"], ["n (--n): 'x'"]),
+    (["--lam", "-1"], ["lam (--lam): -1.0", "[0, inf)"]),
+    (["--method", "heun"], ["method (--method): 'heun'", "euler, rk4, adaptive"]),
+    (["--scaling", "ntk"], ["scaling (--scaling): 'ntk'", "mean-field, lazy"]),
+    (["--unit", "relu"], ["unit (--unit): 'relu'", "FILE"]),
+    (["--example", "relu-teacher", "--bad-start"], ["bad_start (--bad-start)", "rbf"]),
+    (["--example", "relu-teacher", "--grid"], ["grid (--grid)", "3 per neuron"]),
+    (["--grid", "--scaling", "lazy"], ["grid (--grid)", "mean-field"]),
     (["--grid-cells", "10x10"], ["add --grid"]),
-    (["--grid", "--grid-cells", "10"], ["--grid-cells: '10'", "NCxNY"]),
-    (["--grid", "--grid-box", "1,0,0,1"], ["--grid-box: '1,0,0,1'", "LO < HI"]),
-    (["--grid", "--no-substep", "--dt", "5"], ["--dt: 5", "CFL", "take --dt <="]),
-    (["--threads", "0"], ["--threads: 0"]),
-    (["--frames", "1"], ["--frames: 1", ">= 2"]),
+    (["--no-substep"], ["add --grid"]),
+    (["--grid", "--grid-cells", "10"], ["grid_cells (--grid-cells): '10'", "NCxNY"]),
+    (["--grid", "--grid-cells", "1x10"], ["grid_cells (--grid-cells): (1, 10)", ">= 2"]),
+    (["--grid", "--grid-box", "1,0,0,1"], ["grid_box (--grid-box): (1.0, 0.0, 0.0, 1.0)", "LO < HI"]),
+    (["--grid", "--grid-box", "20,30,20,30"], ["grid_box (--grid-box)", "no mass inside"]),
+    (["--grid", "--no-substep", "--dt", "5"], ["dt (--dt): 5", "CFL", "take --dt <="]),
+    (["--threads", "0"], ["threads (--threads): 0"]),
+    (["--threads", "two"], ["threads (--threads): 'two'"]),
+    (["--frames", "1"], ["frames (--frames): 1", ">= 2"]),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(monge, tmp_path, args, words):
     code, out, err = monge("flow", *args, "--out", tmp_path / "run")
@@ -171,3 +176,26 @@ def test_torchrun_two_processes_write_the_one_process_run(monge, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "two" / "energy.npy"), np.load(tmp_path / "one" / "energy.npy"),
                                rtol=1e-12)
     assert two["energy_final"] == pytest.approx(one["energy_final"], rel=1e-12)
+
+
+@pytest.mark.parametrize("args", [["--dt", "1e5"], ["--example", "relu-teacher", "--dt", "50"]])
+def test_a_step_too_long_is_one_line_naming_dt_and_leaves_no_folder(monge, tmp_path, args):
+    """The energy of a gradient flow never rises: a step that raises it stops the run, naming --dt."""
+    code, _, err = monge("flow", *args, "--n", "20", "--frames", "3", "--out", tmp_path / "run", "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("monge flow: error: flow: the energy rose from ")
+    assert "(step 1)" in err and "reduce the time step dt (--dt)" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_reused_out_is_refused_in_one_line_and_keeps_the_first_run(monge, tmp_path):
+    """Two runs' files never mix: a second run into the folder of a first (with its grid.npz) is refused."""
+    out = tmp_path / "run"
+    code, _, err = monge("flow", "--n", "10", "--t", "0.1", "--dt", "0.05", "--grid", "--grid-cells", "16x8",
+                         "--frames", "2", "--out", out, "--quiet")
+    assert code == 0, err
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    code, out_text, err = monge("flow", "--n", "10", "--t", "0.1", "--frames", "2", "--out", out)
+    assert code == 2 and out_text == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("monge flow: error: out: ") and "is not empty" in err
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before

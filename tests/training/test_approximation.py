@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from monge.errors import Diverged, InputError
 from monge.networks import TwoLayer
 from monge.training.approximation import (WIDTHS, approximate, evaluate, evaluation_grid, fit_width, log_log_slope,
                                           solve_output_, spread_breakpoints_, training_points)
@@ -173,12 +174,19 @@ def test_targets():
     (dict(seed=-1), ["seed", "-1", "non-negative"]),
 ])
 def test_bad_input(kwargs, words):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(InputError) as error:  # a ValueError
         approximate(**{"widths": [2], "steps": 1, **kwargs})
     for word in words:
         assert word in str(error.value), (word, str(error.value))
 
 
 def test_divergence_is_reported():
-    with pytest.raises(DivergedError, match="width 8.*lower the learning rate"):
+    with pytest.raises(DivergedError, match="width 8.*lower the learning rate") as caught:
         approximate("sine", widths=[8], steps=20, lr=1e30)
+    assert isinstance(caught.value, Diverged)
+
+
+@pytest.mark.parametrize("name", ["cosine", ["sine"], None])
+def test_an_unknown_target_is_an_input_error(name):
+    with pytest.raises(InputError, match="target: .*; expected one of sine, abs, bump"):
+        get_target(name)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from monge.errors import InputError
+
 __all__ = ["RBF_BOX", "Grid", "grid_wasserstein", "rbf_law"]
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ RBF_BOX = ((-8.0, -4.0), (8.0, 4.0))
 
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: {value!r}; expected a positive integer")
+        raise InputError(f"{name}: {value!r}; expected a positive integer")
     return int(value)
 
 
@@ -37,9 +39,9 @@ def _positive(value, name: str) -> float:
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: {value!r}; expected a positive number") from None
+        raise InputError(f"{name}: {value!r}; expected a positive number") from None
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name}: {value}; expected a positive finite number")
+        raise InputError(f"{name}: {value}; expected a positive finite number")
     return value
 
 
@@ -73,17 +75,17 @@ class Grid:
             high = tuple(float(v) for v in self.high)
             shape = tuple(self.shape)
         except (TypeError, ValueError):
-            raise ValueError(f"Grid: low={self.low!r}, high={self.high!r}, shape={self.shape!r}; expected "
+            raise InputError(f"Grid: low={self.low!r}, high={self.high!r}, shape={self.shape!r}; expected "
                              "sequences of numbers of one length") from None
         if not (len(low) == len(high) == len(shape) >= 1):
-            raise ValueError(f"Grid: low, high and shape have lengths {len(low)}, {len(high)}, {len(shape)}; "
+            raise InputError(f"Grid: low, high and shape have lengths {len(low)}, {len(high)}, {len(shape)}; "
                              "expected one length p, the dimension of the parameter space")
         for d, (a, b) in enumerate(zip(low, high)):
             if not (math.isfinite(a) and math.isfinite(b) and a < b):
-                raise ValueError(f"Grid: axis {d} is [{a}, {b}]; expected finite low < high")
+                raise InputError(f"Grid: axis {d} is [{a}, {b}]; expected finite low < high")
         for d, n in enumerate(shape):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-                raise ValueError(f"Grid: shape[{d}] = {n!r}; expected an integer >= 2 (cells per axis)")
+                raise InputError(f"Grid: shape[{d}] = {n!r}; expected an integer >= 2 (cells per axis)")
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "shape", tuple(int(n) for n in shape))
@@ -169,12 +171,12 @@ class Grid:
         1.0
         """
         if len(cdfs) != self.dim:
-            raise ValueError(f"cdfs: {len(cdfs)} functions for a grid of dimension {self.dim}; expected one per axis")
+            raise InputError(f"cdfs: {len(cdfs)} functions for a grid of dimension {self.dim}; expected one per axis")
         masses = []
         for d, (cdf, edges) in enumerate(zip(cdfs, self.edges())):
             values = np.asarray(cdf(edges.numpy()), dtype=np.float64)
             if values.shape != (self.shape[d] + 1,) or not np.isfinite(values).all() or (np.diff(values) < 0).any():
-                raise ValueError(f"cdfs[{d}]: not a cumulative distribution function on the faces of axis {d} "
+                raise InputError(f"cdfs[{d}]: not a cumulative distribution function on the faces of axis {d} "
                                  "(expected finite non-decreasing values, one per face)")
             masses.append(torch.from_numpy(np.diff(values)))
         mass = masses[0]
@@ -182,7 +184,7 @@ class Grid:
             mass = torch.outer(mass.reshape(-1), m).reshape(*mass.shape, m.shape[0])
         inside = float(mass.sum())
         if not inside > 0:
-            raise ValueError("cdfs: the law puts no mass inside the grid's box; expected a box around its support")
+            raise InputError("cdfs: the law puts no mass inside the grid's box; expected a box around its support")
         if inside < 1 - 1e-9:
             log.info("product_law: %.3g of the mass lies outside the box and is dropped (renormalised)", 1 - inside)
         return (mass / (inside * self.volume)).to(dtype=dtype, device=device)
@@ -207,17 +209,17 @@ class Grid:
         if not xi.is_floating_point():
             xi = xi.double()
         if xi.ndim != 2 or xi.shape[1] != self.dim or xi.shape[0] == 0:
-            raise ValueError(f"particles: shape {tuple(xi.shape)}; expected (N, {self.dim}) with N >= 1")
+            raise InputError(f"particles: shape {tuple(xi.shape)}; expected (N, {self.dim}) with N >= 1")
         if not torch.isfinite(xi).all():
-            raise ValueError("particles: non-finite values")
+            raise InputError("particles: non-finite values")
         low = xi.new_tensor(self.low)
         high = xi.new_tensor(self.high)
         if ((xi < low) | (xi > high)).any():
-            raise ValueError(f"particles: some lie outside the grid's box {list(zip(self.low, self.high))}; "
+            raise InputError(f"particles: some lie outside the grid's box {list(zip(self.low, self.high))}; "
                              "expected a larger box")
         w = xi.new_full((xi.shape[0],), 1.0 / xi.shape[0]) if weights is None else torch.as_tensor(weights).to(xi)
         if w.shape != (xi.shape[0],) or not torch.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
-            raise ValueError(f"weights: expected ({xi.shape[0]},) non-negative finite values with a positive sum")
+            raise InputError(f"weights: expected ({xi.shape[0]},) non-negative finite values with a positive sum")
         w = w / w.sum()
         h = xi.new_tensor(self.h)
         size = xi.new_tensor(self.shape) - 1
@@ -284,12 +286,12 @@ def grid_wasserstein(particles, rho, grid: Grid, weights=None, *, p: float = 2.0
 
     xi = torch.as_tensor(particles).detach().to(torch.float64).cpu()
     if xi.ndim != 2 or xi.shape[1] != grid.dim:
-        raise ValueError(f"particles: shape {tuple(xi.shape)}; expected (N, {grid.dim})")
+        raise InputError(f"particles: shape {tuple(xi.shape)}; expected (N, {grid.dim})")
     mass = grid.weights(torch.as_tensor(rho).detach().to(torch.float64).cpu())
     if mass.shape[0] != grid.size:
-        raise ValueError(f"rho: {mass.shape[0]} values; expected the grid's {grid.size} cells")
+        raise InputError(f"rho: {mass.shape[0]} values; expected the grid's {grid.size} cells")
     if not 0 <= threshold < 1:
-        raise ValueError(f"threshold: {threshold!r}; expected a relative mass in [0, 1)")
+        raise InputError(f"threshold: {threshold!r}; expected a relative mass in [0, 1)")
     kept = mass > threshold * mass.max()
     b = mass[kept] / mass[kept].sum()
     a = None if weights is None else torch.as_tensor(weights).detach().to(torch.float64).cpu()

@@ -32,6 +32,8 @@ import math
 
 import torch
 
+from monge.errors import InputError
+
 from .mixture import GaussianMixture, gaussian_overlap
 from .network import ShallowNetwork
 from .units import GaussianBump, ReLUUnit, Unit
@@ -57,7 +59,7 @@ class BumpMixture:
 
     def __init__(self, unit: GaussianBump, target: GaussianMixture):
         if target.d != unit.d:
-            raise ValueError(f"target: a mixture on R^{target.d} but the unit's inputs have d={unit.d}")
+            raise InputError(f"target: a mixture on R^{target.d} but the unit's inputs have d={unit.d}")
         self.s, self.target = unit.variance, target
         self.c_f = target.half_norm2()
         self._tensors: dict = {}

@@ -8,6 +8,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from monge.errors import InputError, InputTypeError
+
 from . import _checks
 from .energy import Energy
 from .flow import FlowResult, flow
@@ -22,7 +24,7 @@ def dissipation_error(result: FlowResult) -> float:
     """
     t, f, d = result.times, result.energy, result.dissipation
     if len(t) < 2:
-        raise ValueError("result: the dissipation identity needs at least two records")
+        raise InputError("result: the dissipation identity needs at least two records")
     integral = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(t))])
     drop = max(f[0] - f.min(), np.finfo(np.float64).tiny)
     return float(np.abs(f - f[0] + integral).max() / drop)
@@ -40,7 +42,7 @@ def parameter_grid(bounds, n: int | tuple[int, ...], like: torch.Tensor | None =
     bounds = [tuple(map(float, pair)) for pair in bounds]
     sizes = (int(n),) * len(bounds) if np.isscalar(n) else tuple(int(k) for k in n)
     if len(sizes) != len(bounds) or min(sizes) < 1:
-        raise ValueError(f"n: expected a positive size or one per parameter ({len(bounds)}), found {n!r}")
+        raise InputError(f"n: expected a positive size or one per parameter ({len(bounds)}), found {n!r}")
     axes = [torch.linspace(lo, hi, k, dtype=torch.float64) for (lo, hi), k in zip(bounds, sizes)]
     grid = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(bounds))
     return grid if like is None else grid.to(like)
@@ -65,7 +67,7 @@ def optimality_gap_bound(network: ShallowNetwork, energy: Energy, grid: torch.Te
     float, an upper bound on :math:`F(\mu) - F^*`
     """
     if network.group is not None:
-        raise ValueError("network: a sharded network; gather it first (monge.meanfield.distributed.gather)")
+        raise InputError("network: a sharded network; gather it first (monge.meanfield.distributed.gather)")
     grid = _checks.particles(grid, network.unit).to(network.particles)
     psi_particles = energy.first_variation(network, network.particles)
     psi_grid = energy.first_variation(network, grid)
@@ -90,11 +92,11 @@ def w2(first: ShallowNetwork, second: ShallowNetwork, method: str = "exact", **o
 
     for name, net in (("first", first), ("second", second)):
         if not isinstance(net, ShallowNetwork):
-            raise TypeError(f"{name}: expected a ShallowNetwork, found {type(net).__name__}")
+            raise InputTypeError(f"{name}: expected a ShallowNetwork, found {type(net).__name__}")
         if net.group is not None:
-            raise ValueError(f"{name}: a sharded network; gather it first (monge.meanfield.distributed.gather)")
+            raise InputError(f"{name}: a sharded network; gather it first (monge.meanfield.distributed.gather)")
     if first.unit.p != second.unit.p:
-        raise ValueError(f"second: particles in R^{second.unit.p} but first's are in R^{first.unit.p}")
+        raise InputError(f"second: particles in R^{second.unit.p} but first's are in R^{first.unit.p}")
     x, z = first.particles, second.particles.to(first.particles)
     return float(wasserstein(x, z, first.mass, second.mass.to(first.mass), p=2.0, method=method, **options))
 
@@ -141,7 +143,7 @@ def sweep_n(build: Callable[[int, int], tuple[ShallowNetwork, Energy]], ns, t_en
     ns = np.array(sorted({int(n) for n in ns}))
     seeds = list(seeds)
     if len(ns) < 2 or ns[0] < 1 or not seeds:
-        raise ValueError(f"ns: expected at least two sizes >= 1 and one seed, found {ns.tolist()}, seeds {seeds}")
+        raise InputError(f"ns: expected at least two sizes >= 1 and one seed, found {ns.tolist()}, seeds {seeds}")
     n_ref = int(n_ref or 8 * ns[-1])
 
     def final(n, seed):

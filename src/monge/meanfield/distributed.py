@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from monge.errors import InputError
+
 from ._collectives import active, all_reduce_sum, dist, gather_rows, reduce_max, reduce_sum
 from .network import ShallowNetwork
 
@@ -46,7 +48,7 @@ def shard(network: ShallowNetwork, group=None) -> ShallowNetwork:
 
     Raises
     ------
-    ValueError
+    InputError
         ``torch.distributed`` is not initialised with more than one process, or fewer particles than processes.
 
     Examples
@@ -56,11 +58,11 @@ def shard(network: ShallowNetwork, group=None) -> ShallowNetwork:
         net = shard(net); result = flow(net, energy, ...)   # result.network: all particles
     """
     if not active(group):
-        raise ValueError("group: torch.distributed is not initialised with more than one process")
+        raise InputError("group: torch.distributed is not initialised with more than one process")
     group = group if group is not None else dist().group.WORLD
     rank, size = dist().get_rank(group), dist().get_world_size(group)
     if network.n < size:
-        raise ValueError(f"network: {network.n} particles cannot be shared by {size} processes")
+        raise InputError(f"network: {network.n} particles cannot be shared by {size} processes")
     piece = torch.tensor_split(torch.arange(network.n), size)[rank]
     lo, hi = int(piece[0]), int(piece[-1]) + 1
     return network.replace(network.particles[lo:hi], mass=network.mass[lo:hi], group=group)

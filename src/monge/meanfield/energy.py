@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from monge.errors import InputError, InputTypeError
+
 from . import _checks, closed_forms, quadrature
 from ._collectives import gather_rows, reduce_sum
 from .mixture import GaussianMixture
@@ -73,9 +75,9 @@ class Energy:
 
     def __init__(self, target, domain, unit: Unit, lam: float = 0.0, quadrature=None, closed_form: bool = True):
         if not isinstance(unit, Unit):
-            raise TypeError(f"unit: expected a monge.meanfield unit, found {type(unit).__name__}")
+            raise InputTypeError(f"unit: expected a monge.meanfield unit, found {type(unit).__name__}")
         if not (callable(target) or isinstance(target, GaussianMixture)):
-            raise TypeError(f"target: expected a callable x (M, d) -> (M,), found {type(target).__name__}")
+            raise InputTypeError(f"target: expected a callable x (M, d) -> (M,), found {type(target).__name__}")
         self.unit, self.target, self.domain = unit, target, domain
         self.lam = _checks.nonnegative(lam, "lam")
         _check_domain(domain, unit.d)
@@ -171,9 +173,9 @@ class Energy:
 
     def _check(self, network):
         if not isinstance(network, ShallowNetwork):
-            raise TypeError(f"network: expected a ShallowNetwork, found {type(network).__name__}")
+            raise InputTypeError(f"network: expected a ShallowNetwork, found {type(network).__name__}")
         if _signature(network.unit) != _signature(self.unit):
-            raise ValueError(f"network: unit {network.unit!r} but the energy was built for {self.unit!r}")
+            raise InputError(f"network: unit {network.unit!r} but the energy was built for {self.unit!r}")
 
     def _points(self, like):
         key = (like.dtype, like.device)
@@ -316,7 +318,7 @@ def _reduce(t: torch.Tensor, group) -> torch.Tensor:
 
 def _rule(domain, d, size):
     if isinstance(domain, str) and domain.startswith("R"):
-        raise ValueError(f"domain={domain!r}: R^d has no quadrature and no closed form for this unit and target "
+        raise InputError(f"domain={domain!r}: R^d has no quadrature and no closed form for this unit and target "
                          "(closed forms: GaussianBump unit with a GaussianMixture target); give a bounded domain (a, b)")
     return quadrature.rule(domain, d, size)
 
@@ -325,7 +327,7 @@ def _check_domain(domain, d: int) -> None:
     if isinstance(domain, str):
         allowed = {"R", "R^d", f"R^{d}", "gaussian"}
         if domain not in allowed:
-            raise ValueError(f"domain={domain!r}; expected one of {sorted(allowed)}, an interval (a, b), a box or samples")
+            raise InputError(f"domain={domain!r}; expected one of {sorted(allowed)}, an interval (a, b), a box or samples")
 
 
 def _target_values(target, points: torch.Tensor) -> torch.Tensor:
@@ -334,9 +336,9 @@ def _target_values(target, points: torch.Tensor) -> torch.Tensor:
         fx = target(points)
     fx = torch.as_tensor(np.asarray(fx) if not isinstance(fx, torch.Tensor) else fx).to("cpu", torch.float64)
     if fx.shape not in ((points.shape[0],), (points.shape[0], 1)):
-        raise ValueError(f"target: returned shape {tuple(fx.shape)} for inputs {tuple(points.shape)}; expected ({points.shape[0]},)")
+        raise InputError(f"target: returned shape {tuple(fx.shape)} for inputs {tuple(points.shape)}; expected ({points.shape[0]},)")
     fx = fx.reshape(-1)
     bad = int((~torch.isfinite(fx)).sum())
     if bad:
-        raise ValueError(f"target: non-finite values at {bad} of the {fx.shape[0]} quadrature points")
+        raise InputError(f"target: non-finite values at {bad} of the {fx.shape[0]} quadrature points")
     return fx

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from monge.errors import InputError
+
 from .energy import Energy
 from .mixture import GaussianMixture
 from .network import ShallowNetwork
@@ -87,7 +89,7 @@ def relu_teacher(n: int = 200, seed: int = 0, d: int = 2, teacher: int = 3, lam:
     """
     n, teacher = _size(n), _size(teacher, "teacher")
     if int(d) != d or d < 1:
-        raise ValueError(f"d: expected a positive integer input dimension, found {d!r}")
+        raise InputError(f"d: expected a positive integer input dimension, found {d!r}")
     gen = torch.Generator().manual_seed(int(seed))
     if d == 2:
         angles = 2 * torch.pi * torch.arange(teacher, dtype=torch.float64) / teacher + 0.5
@@ -106,5 +108,5 @@ def relu_teacher(n: int = 200, seed: int = 0, d: int = 2, teacher: int = 3, lam:
 
 def _size(n, name: str = "n") -> int:
     if int(n) != n or n < 1:
-        raise ValueError(f"{name}: expected a positive integer number of particles, found {n!r}")
+        raise InputError(f"{name}: expected a positive integer number of particles, found {n!r}")
     return int(n)

@@ -20,13 +20,23 @@ from typing import Callable
 import numpy as np
 import torch
 
+from monge.errors import Diverged, InputError, InputTypeError
+
 from . import _checks, distributed as _dist
 from .energy import Energy
 from .network import ShallowNetwork
 
 
-class FlowDiverged(FloatingPointError):
-    """The step ``dt`` is too large: the energy or the particles became non-finite, or the energy rose."""
+class FlowDiverged(Diverged):
+    """The step ``dt`` is too large: the energy or the particles became non-finite, or the energy rose.
+
+    The message names the time and the step where it happened, and the setting to change (the time
+    step ``dt``, the ``--dt`` of ``monge flow``).
+    """
+
+
+#: What a diverged flow's message advises.
+REDUCE_DT = "reduce the time step dt (--dt)"
 
 
 # A gradient flow's energy never rises; a fixed step that raises it by more than this fraction of
@@ -92,7 +102,8 @@ def flow(network: ShallowNetwork, energy: Energy, t_end: float, dt: float, metho
     Raises
     ------
     FlowDiverged
-        if the energy or the particles become non-finite (``dt`` too large for the flow).
+        if the energy or the particles become non-finite, or a fixed step raises the energy by more
+        than :data:`ENERGY_RISE` of its value (``dt`` too large for the flow).
 
     Examples
     --------
@@ -103,9 +114,9 @@ def flow(network: ShallowNetwork, energy: Energy, t_end: float, dt: float, metho
     True
     """
     if not isinstance(network, ShallowNetwork):
-        raise TypeError(f"network: expected a ShallowNetwork, found {type(network).__name__}")
+        raise InputTypeError(f"network: expected a ShallowNetwork, found {type(network).__name__}")
     if not isinstance(energy, Energy):
-        raise TypeError(f"energy: expected an Energy, found {type(energy).__name__}")
+        raise InputTypeError(f"energy: expected an Energy, found {type(energy).__name__}")
     energy._check(network)
     t_end = _checks.positive(t_end, "t_end")
     dt = _checks.positive(dt, "dt")
@@ -113,12 +124,12 @@ def flow(network: ShallowNetwork, energy: Energy, t_end: float, dt: float, metho
     record_every = None if record_every is None else _checks.positive(record_every, "record_every")
     tol = _checks.positive(tol, "tol")
     if int(snapshots) != snapshots or snapshots < 0:
-        raise ValueError(f"snapshots: expected a number of snapshots >= 0, found {snapshots!r}")
+        raise InputError(f"snapshots: expected a number of snapshots >= 0, found {snapshots!r}")
     if progress is not None and not callable(progress):
-        raise TypeError(f"progress: expected a callable (t, energy) or None, found {type(progress).__name__}")
+        raise InputTypeError(f"progress: expected a callable (t, energy) or None, found {type(progress).__name__}")
     sharded = _dist.active() if distributed is None else bool(distributed)
     if sharded and not _dist.active():
-        raise ValueError("distributed=True but torch.distributed is not initialised with more than one process")
+        raise InputError("distributed=True but torch.distributed is not initialised with more than one process")
     net = _dist.shard(network) if sharded and network.group is None else network
     state = _State(net, energy, t_end, record_every, int(snapshots), progress)
     INTEGRATORS[method](state, dt, tol)
@@ -143,10 +154,10 @@ class _State:
     def velocity(self, xi: torch.Tensor, t: float) -> tuple[float, torch.Tensor, torch.Tensor]:
         """``(F, grad psi, v = -tau grad psi)`` at particles ``xi``."""
         if not bool(torch.isfinite(xi).all()):
-            raise FlowDiverged(f"flow: the particles became non-finite at t={t:.6g}; reduce dt")
+            raise self.diverged("the particles became non-finite", t)
         value, grad = self.energy.value_and_gradient(self.net.replace(xi))
         if not np.isfinite(value):
-            raise FlowDiverged(f"flow: the energy became non-finite at t={t:.6g}; reduce dt")
+            raise self.diverged("the energy became non-finite", t)
         return value, grad, grad.mul(-self.tau)
 
     def observe(self, t: float, xi: torch.Tensor, value: float, grad: torch.Tensor, force: bool = False) -> None:
@@ -165,13 +176,17 @@ class _State:
         while self.next_snapshot < len(self.snapshot_times) and \
                 (force or t >= self.snapshot_times[self.next_snapshot] - 1e-9 * self.t_end):
             if not bool(torch.isfinite(xi).all()):
-                raise FlowDiverged(f"flow: the particles became non-finite at t={t:.6g}; reduce dt")
+                raise self.diverged("the particles became non-finite", t)
             full = _dist.gather_rows(xi, self.net.group) if self.net.group is not None else xi
             self.snaps.append(full.detach().cpu().numpy().copy())
             self.snap_t.append(t)
             self.next_snapshot += 1
             if force:
                 break
+
+    def diverged(self, what: str, t: float, advice: str = REDUCE_DT) -> FlowDiverged:
+        """The error for ``what`` happening at time ``t``, after the steps taken so far."""
+        return FlowDiverged(f"flow: {what} at t = {t:.6g} (step {self.n_steps}): {advice}")
 
     def result(self, method: str) -> FlowResult:
         rows = np.array(self.rows, dtype=np.float64).reshape(-1, 4)
@@ -194,9 +209,9 @@ def _fixed(step):
             t = k * h
             value, grad, v = state.velocity(xi, t)
             if value > previous + ENERGY_RISE * abs(previous) + 1e-12:
-                raise FlowDiverged(f"flow: the energy rose from {previous:.4g} to {value:.4g} at t={t:.6g}, but a "
-                                   f"gradient flow's energy never rises: the step dt={h:.3g} is too long for this "
-                                   "flow; reduce dt (or use the adaptive method)")
+                raise state.diverged(f"the energy rose from {previous:.4g} to {value:.4g}", t,
+                                     f"a gradient flow's energy never rises: steps of {h:.3g} are too long for this "
+                                     f"flow; {REDUCE_DT} or use the adaptive method (--method adaptive)")
             previous = value
             state.observe(t, xi, value, grad, force=k == n)
             if k == n:
@@ -241,7 +256,9 @@ def _adaptive(state: _State, dt: float, tol: float) -> None:
             state.n_rejected += 1
             h *= 0.2 if not np.isfinite(ratio) else max(0.2, 0.9 * ratio ** (-1 / 3))
             if h < 1e-12 * state.t_end:
-                raise FlowDiverged(f"flow: the adaptive step fell below {h:.3g} at t={t:.6g}")
+                raise state.diverged(f"the adaptive step fell below {h:.3g}", t,
+                                     "the flow leaves the finite numbers however short the step; reduce the first "
+                                     "step dt (--dt) or the final time t (--t)")
             continue
         t, xi, k1, value, grad = t + h, new, k4, value_new, grad_new
         state.n_steps += 1

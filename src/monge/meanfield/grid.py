@@ -63,6 +63,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from monge.errors import InputError, InputTypeError
+
 from .cells import RBF_BOX, Grid, _positive, _positive_int, grid_wasserstein, rbf_law
 
 __all__ = ["RBF_BOX", "Grid", "GridResult", "cfl_number", "grid_flow", "grid_wasserstein", "rbf_law", "transport_rates"]
@@ -238,7 +240,7 @@ def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 
     dt : float > 0, the requested step
     cfl : float in (0, 1], the bound on :math:`\Delta t \sum_d \max |v_d| / h_d` (1/2 guarantees positivity)
     substep : bool
-        Split steps that violate the bound (default); ``False`` raises ``ValueError`` instead.
+        Split steps that violate the bound (default); ``False`` raises :class:`~monge.errors.InputError` instead.
     snapshots : int >= 2, densities stored at evenly spaced step indices (first and last included)
     callback : callable, optional, called with a dict (``step``, ``t``, ``energy``, ``mass``, ``cfl``,
         ``substeps``) after every requested step
@@ -249,7 +251,7 @@ def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 
 
     Raises
     ------
-    ValueError
+    InputError
         A bad argument (named), or ``dt`` violating the CFL bound with ``substep=False``.
 
     References
@@ -259,31 +261,33 @@ def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 
     Vanden-Eijnden, "Neuron birth-death dynamics accelerates gradient descent" (ICML 2019).
     """
     if not isinstance(grid, Grid):
-        raise TypeError(f"grid: {type(grid).__name__}; expected a monge.meanfield.grid.Grid")
+        raise InputTypeError(f"grid: {type(grid).__name__}; expected a monge.meanfield.grid.Grid")
+    if not isinstance(rho, (torch.Tensor, np.ndarray)):
+        raise InputTypeError(f"rho: {type(rho).__name__}; expected a Tensor of the grid's shape {grid.shape}")
     rho = torch.as_tensor(rho)
     if not rho.is_floating_point():
-        raise TypeError(f"rho: dtype {rho.dtype}; expected a floating dtype (float64 keeps mass to round-off)")
+        raise InputTypeError(f"rho: dtype {rho.dtype}; expected a floating dtype (float64 keeps mass to round-off)")
     if tuple(rho.shape) != grid.shape:
-        raise ValueError(f"rho: shape {tuple(rho.shape)}; expected the grid's shape {grid.shape}")
+        raise InputError(f"rho: shape {tuple(rho.shape)}; expected the grid's shape {grid.shape}")
     if not torch.isfinite(rho).all() or (rho < 0).any():
-        raise ValueError("rho: expected a finite non-negative density")
+        raise InputError("rho: expected a finite non-negative density")
     mass0 = float(rho.sum()) * grid.volume
     if abs(mass0 - 1) > 1e-6:
-        raise ValueError(f"rho: total mass sum(rho) h^p = {mass0:.6g}; expected 1 (a probability density)")
+        raise InputError(f"rho: total mass sum(rho) h^p = {mass0:.6g}; expected 1 (a probability density)")
     unit = getattr(energy, "unit", None)
     if not (callable(getattr(energy, "first_variation", None)) and hasattr(unit, "p")):
-        raise TypeError(f"energy: {type(energy).__name__}; expected a monge.meanfield.Energy")
+        raise InputTypeError(f"energy: {type(energy).__name__}; expected a monge.meanfield.Energy")
     if unit.p != grid.dim:
-        raise ValueError(f"grid: dimension {grid.dim} but the energy's unit {unit!r} has p={unit.p} parameters "
+        raise InputError(f"grid: dimension {grid.dim} but the energy's unit {unit!r} has p={unit.p} parameters "
                          f"{unit.names}; expected one grid axis per parameter")
     t_end = _positive(t_end, "t_end")
     dt = _positive(dt, "dt")
     cfl = _positive(cfl, "cfl")
     if cfl > 1:
-        raise ValueError(f"cfl: {cfl}; expected a bound in (0, 1] (1/2 guarantees positivity)")
+        raise InputError(f"cfl: {cfl}; expected a bound in (0, 1] (1/2 guarantees positivity)")
     snapshots = _positive_int(snapshots, "snapshots")
     if snapshots < 2:
-        raise ValueError(f"snapshots: {snapshots}; expected at least 2 (the first and last densities)")
+        raise InputError(f"snapshots: {snapshots}; expected at least 2 (the first and last densities)")
 
     n_steps = max(1, math.ceil(t_end / dt - 1e-9))
     step_size = t_end / n_steps
@@ -314,7 +318,7 @@ def grid_flow(rho, grid: Grid, energy, t_end: float, dt: float, *, cfl: float = 
         rate = float((speed / speed.new_tensor(h)).sum())
         cfls.append(tau_total * rate)
         if not substep and tau_total * rate > cfl:
-            raise ValueError(f"dt: {dt:g} violates the CFL condition at t = {t:.4g}: dt * sum_d max|v_d| / h_d = "
+            raise InputError(f"dt: {dt:g} violates the CFL condition at t = {t:.4g}: dt * sum_d max|v_d| / h_d = "
                              f"{tau_total * rate:.3g} > {cfl:g}; take dt <= {cfl / rate:.3g}, a coarser grid, "
                              "or substep=True")
         remaining, taken = tau_total, 0

@@ -12,6 +12,8 @@ import math
 import numpy as np
 import torch
 
+from monge.errors import InputError
+
 
 def gaussian_overlap(y: torch.Tensor, z: torch.Tensor, variance: torch.Tensor | float) -> torch.Tensor:
     r""":math:`\mathcal N(y_i; z_j, v_{ij} I_d)`, ``(K, J)``, for ``y (K, d)``, ``z (J, d)``; ``variance``
@@ -45,12 +47,12 @@ class GaussianMixture:
         y = y.reshape(-1, 1) if y.ndim <= 1 else y
         s = np.broadcast_to(np.asarray(variance, dtype=np.float64), c.shape).copy()
         if y.shape[0] != c.shape[0]:
-            raise ValueError(f"y: {y.shape[0]} centres but c has {c.shape[0]} coefficients")
+            raise InputError(f"y: {y.shape[0]} centres but c has {c.shape[0]} coefficients")
         for name, value in (("c", c), ("y", y), ("variance", s)):
             if not np.isfinite(value).all():
-                raise ValueError(f"{name}: non-finite values in the Gaussian mixture")
+                raise InputError(f"{name}: non-finite values in the Gaussian mixture")
         if (s <= 0).any():
-            raise ValueError(f"variance: expected positive variances, found {s.tolist()}")
+            raise InputError(f"variance: expected positive variances, found {s.tolist()}")
         self.c, self.y, self.variance = c, y, s
         self.d = y.shape[1]
 

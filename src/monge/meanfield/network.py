@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from monge.errors import InputError, InputTypeError
+
 from . import _checks
 from ._collectives import all_reduce_sum
 from .units import Unit
@@ -55,7 +57,7 @@ class ShallowNetwork:
     def __init__(self, particles, unit: Unit, scaling: str = "mean-field", weights=None, *, group=None,
                  n_total: int | None = None):
         if not isinstance(unit, Unit):
-            raise TypeError(f"unit: expected a monge.meanfield unit, found {type(unit).__name__}")
+            raise InputTypeError(f"unit: expected a monge.meanfield unit, found {type(unit).__name__}")
         self.unit = unit
         self.particles = _checks.particles(particles, unit)
         self.scaling = _checks.choice(scaling, "scaling", SCALINGS)
@@ -118,11 +120,11 @@ class ShallowNetwork:
 def _weights(weights, like: torch.Tensor, check_sum: bool = True) -> torch.Tensor:
     w = torch.as_tensor(weights, dtype=like.dtype, device=like.device)
     if w.shape != like.shape[:1]:
-        raise ValueError(f"weights: expected shape ({like.shape[0]},), found {tuple(w.shape)}")
+        raise InputError(f"weights: expected shape ({like.shape[0]},), found {tuple(w.shape)}")
     if not bool(torch.isfinite(w).all()) or bool((w < 0).any()):
-        raise ValueError("weights: expected finite non-negative masses")
+        raise InputError("weights: expected finite non-negative masses")
     total = float(w.sum())
     tol = 1e-5 if like.dtype in (torch.float32, torch.float16, torch.bfloat16) else 1e-10
     if check_sum and abs(total - 1.0) > tol * max(1, like.shape[0]) ** 0.5:
-        raise ValueError(f"weights: masses sum to {total!r}; expected 1 (a probability measure)")
+        raise InputError(f"weights: masses sum to {total!r}; expected 1 (a probability measure)")
     return w

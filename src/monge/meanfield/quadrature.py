@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from scipy.stats import qmc
 
+from monge.errors import InputError
+
 from . import _checks
 
 #: Default sizes: points per dimension (Gauss rules, 1-2 dims), total points beyond.
@@ -42,7 +44,7 @@ class Quadrature:
         self.points = torch.as_tensor(self.points, dtype=torch.float64)
         self.weights = torch.as_tensor(self.weights, dtype=torch.float64)
         if self.points.ndim != 2 or self.weights.shape != self.points.shape[:1]:
-            raise ValueError(f"quadrature: points (M, d) and weights (M,) expected, found "
+            raise InputError(f"quadrature: points (M, d) and weights (M,) expected, found "
                              f"{tuple(self.points.shape)} and {tuple(self.weights.shape)}")
 
     @property
@@ -125,12 +127,12 @@ def box_of(domain, d: int) -> list[tuple[float, float]] | None:
         try:
             box = [tuple(map(float, pair)) for pair in domain]
         except (TypeError, ValueError):
-            raise ValueError(f"domain: expected (a, b) or [(a1, b1), ..., (ad, bd)], found {domain!r}") from None
+            raise InputError(f"domain: expected (a, b) or [(a1, b1), ..., (ad, bd)], found {domain!r}") from None
         if len(box) != d or any(len(pair) != 2 for pair in box):
-            raise ValueError(f"domain: expected {d} intervals (a, b) for inputs of dimension {d}, found {domain!r}")
+            raise InputError(f"domain: expected {d} intervals (a, b) for inputs of dimension {d}, found {domain!r}")
     for a, b in box:
         if not (math.isfinite(a) and math.isfinite(b) and a < b):
-            raise ValueError(f"domain: interval ({a}, {b}) is not a finite interval with a < b")
+            raise InputError(f"domain: interval ({a}, {b}) is not a finite interval with a < b")
     return box
 
 
@@ -138,19 +140,19 @@ def rule(domain, d: int, quadrature=None) -> Quadrature:
     """The quadrature for ``domain`` in dimension ``d`` (:class:`~.energy.Energy`); ``quadrature``: a size or a rule."""
     if isinstance(quadrature, Quadrature):
         if quadrature.d != d:
-            raise ValueError(f"quadrature: points of dimension {quadrature.d}, but the unit's inputs have d={d}")
+            raise InputError(f"quadrature: points of dimension {quadrature.d}, but the unit's inputs have d={d}")
         return quadrature
     n = None if quadrature is None else int(_checks.positive(quadrature, "quadrature"))
     if isinstance(domain, (torch.Tensor, np.ndarray)):
         q = samples(domain)
         if q.d != d:
-            raise ValueError(f"domain: samples of dimension {q.d}, but the unit's inputs have d={d}")
+            raise InputError(f"domain: samples of dimension {q.d}, but the unit's inputs have d={d}")
         return q
     if domain == "gaussian":
         return gaussian(d, n)
     box = box_of(domain, d)
     if box is None:
-        raise ValueError(f"domain: {domain!r} has no quadrature; expected (a, b), a box, 'gaussian' or samples "
+        raise InputError(f"domain: {domain!r} has no quadrature; expected (a, b), a box, 'gaussian' or samples "
                          f"('R' and 'R^d' need a closed form: a GaussianBump unit with a GaussianMixture target)")
     if d <= 2:
         return gauss_legendre(box, n or GAUSS_POINTS[d])

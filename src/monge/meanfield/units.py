@@ -19,6 +19,8 @@ from abc import ABC, abstractmethod
 
 import torch
 
+from monge.errors import InputError
+
 
 class Unit(ABC):
     """Base class: :math:`\\Phi(\\xi, x) = \\xi_0\\, h(\\xi_{1:}, x)`; subclasses define ``h`` and ``h_vjp``."""
@@ -89,7 +91,7 @@ class _Ridge(Unit):
 
     def __init__(self, d: int, bias: bool = True):
         if int(d) != d or d < 1:
-            raise ValueError(f"d: expected a positive integer input dimension, found {d!r}")
+            raise InputError(f"d: expected a positive integer input dimension, found {d!r}")
         self.d, self.bias = int(d), bool(bias)
         self.p = self.d + 1 + self.bias
         self.names = ("omega", *(f"theta_{k + 1}" for k in range(self.d))) + (("theta_b",) if self.bias else ())
@@ -211,9 +213,9 @@ class GaussianBump(Unit):
 
     def __init__(self, d: int = 1, variance: float = 0.5):
         if int(d) != d or d < 1:
-            raise ValueError(f"d: expected a positive integer input dimension, found {d!r}")
+            raise InputError(f"d: expected a positive integer input dimension, found {d!r}")
         if not (math.isfinite(variance) and variance > 0):
-            raise ValueError(f"variance: expected a positive finite number, found {variance!r}")
+            raise InputError(f"variance: expected a positive finite number, found {variance!r}")
         self.d, self.variance = int(d), float(variance)
         self.p = self.d + 1
         self.names = ("c", "y") if self.d == 1 else ("c", *(f"y_{k + 1}" for k in range(self.d)))

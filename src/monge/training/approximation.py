@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from monge.errors import InputError, InputTypeError
 from monge.networks import TwoLayer
 
 from .loop import DivergedError
@@ -322,7 +323,7 @@ def fit_width(target: Target, width: int, x: torch.Tensor, y: torch.Tensor, *, s
 
 def _positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}: {value!r}; expected a positive integer")
+        raise InputError(f"{name}: {value!r}; expected a positive integer")
     return int(value)
 
 
@@ -330,15 +331,15 @@ def _check_widths(widths) -> list[int]:
     try:
         values = list(widths)
     except TypeError:
-        raise ValueError(f"widths: {widths!r}; expected a sequence of positive integers") from None
+        raise InputTypeError(f"widths: {widths!r}; expected a sequence of positive integers") from None
     if not values:
-        raise ValueError("widths: empty; expected at least one positive integer")
+        raise InputError("widths: empty; expected at least one positive integer")
     for value in values:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"widths: {values!r} holds {value!r}; expected positive integers")
+            raise InputError(f"widths: {values!r} holds {value!r}; expected positive integers")
     values = [int(v) for v in values]
     if any(b <= a for a, b in zip(values, values[1:])):
-        raise ValueError(f"widths: {values}; expected increasing widths (each larger than the one before)")
+        raise InputError(f"widths: {values}; expected increasing widths (each larger than the one before)")
     return values
 
 
@@ -397,8 +398,8 @@ def approximate(target: str | Target = "sine", widths: Sequence[int] = WIDTHS, *
 
     Raises
     ------
-    ValueError
-        An unknown target, widths that are not increasing positive integers, ``steps``,
+    InputError
+        (a ``ValueError``) An unknown target, widths that are not increasing positive integers, ``steps``,
         ``starts``, ``n_train`` or ``batch_size`` not a positive integer, ``lr`` not positive and
         finite, ``n_grid < 2``, a negative ``seed``.
     DivergedError
@@ -410,12 +411,12 @@ def approximate(target: str | Target = "sine", widths: Sequence[int] = WIDTHS, *
     starts = _positive_int(starts, "starts")
     n_train = _positive_int(TRAIN.get(target.dim, 4096) if n_train is None else n_train, "n_train")
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr: {lr!r}; expected a positive finite learning rate")
+        raise InputError(f"lr: {lr!r}; expected a positive finite learning rate")
     n_grid = GRIDS.get(target.dim, 101) if n_grid is None else n_grid
     if _positive_int(n_grid, "n_grid") < 2:
-        raise ValueError(f"n_grid: {n_grid}; expected at least 2 points per axis (the ends of the domain)")
+        raise InputError(f"n_grid: {n_grid}; expected at least 2 points per axis (the ends of the domain)")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: {seed!r}; expected a non-negative integer")
+        raise InputError(f"seed: {seed!r}; expected a non-negative integer")
 
     x = training_points(target, n_train, torch.Generator().manual_seed(int(seed)))
     y = target(x)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from monge.errors import InputError
+
 
 @dataclass(frozen=True)
 class Target:
@@ -96,8 +98,8 @@ def get_target(name: str | Target) -> Target:
 
     Raises
     ------
-    ValueError
-        ``name`` is not one of :data:`TARGETS`; the message lists them.
+    InputError
+        ``name`` is not one of :data:`TARGETS`; the message lists them (a ``ValueError``).
 
     Examples
     --------
@@ -106,6 +108,6 @@ def get_target(name: str | Target) -> Target:
     """
     if isinstance(name, Target):
         return name
-    if name not in TARGETS:
-        raise ValueError(f"target: {name!r}; expected one of {', '.join(TARGETS)}")
+    if not isinstance(name, str) or name not in TARGETS:
+        raise InputError(f"target: {name!r}; expected one of {', '.join(TARGETS)}")
     return TARGETS[name]

@@ -1,4 +1,4 @@
-"""The figures of ``monge flow``, drawn from the run's results into ``figures/``."""
+"""The figures of ``monge flow`` (:mod:`monge.experiments.flow`), drawn from the run's results into ``figures/``."""
 
 from __future__ import annotations
 
