@@ -88,8 +88,12 @@ def test_refuses_a_previous_run_of_any_command(tmp_path):
     Run.create("tour", {}, tmp_path / "out")
     with pytest.raises(FileExistsError, match="not empty"):
         Run.create("transport", {}, tmp_path / "out")
-    with pytest.raises(FileExistsError, match="to continue that run: --resume DIR"):
+    with pytest.raises(FileExistsError, match="not empty") as refused:
         Run.create("tour", {}, tmp_path / "out")  # two runs' files never mix
+    assert "--resume" not in str(refused.value)  # nothing to resume without a checkpoint
+    Run.create("tour", {}, tmp_path / "out", resume=True).save_checkpoint({"index": 0})
+    with pytest.raises(FileExistsError, match="to continue that run: --resume DIR"):
+        Run.create("tour", {}, tmp_path / "out")
 
 
 def test_refuses_a_file_as_folder(tmp_path):

@@ -289,8 +289,8 @@ class Run:
         if entries:
             shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
             previous = _previous_command(path)
-            hint = (" (to continue that run: --resume DIR on the command line, resume=True in Python)"
-                    if previous == command else "")
+            resumable = previous == command and (path / CHECKPOINT).exists()
+            hint = " (to continue that run: --resume DIR on the command line, resume=True in Python)" if resumable else ""
             raise FileExistsError(f"out: {path} is not empty ({shown}); expected a new or empty folder: a run "
                                   f"never overwrites files nor mixes its files with another's{hint}")
 

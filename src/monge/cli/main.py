@@ -47,8 +47,8 @@ def common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("common options")
     group.add_argument("--out", metavar="DIR", default=None,
-                       help="run folder (default: runs/<command>-<YYYYmmdd-HHMMSS>); must be new, empty, "
-                            "or a previous run of the same command")
+                       help="run folder (default: runs/<command>-<YYYYmmdd-HHMMSS>); must be new or empty: "
+                            "a run never overwrites files nor mixes its files with another run's")
     group.add_argument("--seed", metavar="N", type=_seed, default=0, help="random seed (default: 0)")
     group.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return common
