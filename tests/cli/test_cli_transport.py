@@ -75,9 +75,23 @@ def test_example_depends_on_the_seed(monge, tmp_path, example):
         assert not np.allclose(one["x"], zero["x"])
 
 
-def test_rerun_into_a_previous_run_of_the_same_command(monge, tmp_path):
-    for _ in range(2):
-        assert monge("transport", "--example", "monge6", "--out", tmp_path / "run", "--quiet")[0] == 0
+def test_a_previous_run_is_never_overwritten(monge, tmp_path):
+    """Two runs' files never mix: a second run into the folder of a first is refused in one line."""
+    assert monge("transport", "--example", "monge6", "--out", tmp_path / "run", "--quiet")[0] == 0
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    code, _, err = monge("transport", "--example", "monge6", "--out", tmp_path / "run", "--seed", "1", "--quiet")
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"monge transport: error: out: {tmp_path / 'run'} is not empty")
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == before
+
+
+def test_the_command_maps_every_flag_to_the_experiment():
+    from dataclasses import fields
+
+    from monge.cli import transport as command
+    from monge.experiments import transport as experiment
+
+    assert command.FIELDS == tuple(f.name for f in fields(experiment.Config))
 
 
 def _save(path, array):
@@ -201,6 +215,7 @@ def _bad_inputs(tmp, rng):
     np.save(tmp / "wzero.npy", np.zeros(5))
     np.save(tmp / "w2d.npy", np.ones((5, 2)))
     np.save(tmp / "wbig.npy", np.full(5, 2.0))
+    (tmp / "far.csv").write_text("1e200,0\n0,1e200\n-1e200,3\n4,5\n6,7\n")  # |x - z|^2 beyond float64
     (tmp / "full").mkdir()
     (tmp / "full" / "notes.txt").write_text("mine")
     return [
@@ -220,12 +235,16 @@ def _bad_inputs(tmp, rng):
         ([good, good, "--weights-a", tmp / "wzero.npy"], ["--weights-a", "sum to 0"]),
         ([good, good, "--weights-a", tmp / "w2d.npy"], ["--weights-a", "(5, 2)"]),
         ([good, good, "--weights-a", tmp / "w5.npy", "--weights-b", tmp / "wbig.npy"], ["--weights-b", "sum to 10"]),
-        ([good, other, "--method", "lsa"], ["--method lsa", "n = 5, m = 6", "kantorovich"]),
-        ([good, good, "--weights-a", tmp / "w5.npy", "--method", "auction"], ["--method auction", "weights"]),
-        ([good, good, "--p", "-1"], ["--p", "p > 0"]),
-        ([good, good, "--p", "nan"], ["--p", "finite"]),
-        ([good, good, "--p", "0.5", "--method", "sliced"], ["--p", "p >= 1"]),
-        ([good, good, "--method", "sliced", "--n-directions", "0"], ["--n-directions", "positive"]),
+        ([good, other, "--method", "lsa"], ["method (--method): 'lsa'", "n = 5, m = 6", "kantorovich"]),
+        ([good, good, "--weights-a", tmp / "w5.npy", "--method", "auction"],
+         ["method (--method): 'auction'", "weights"]),
+        ([good, good, "--p", "-1"], ["p (--p): -1.0", "p > 0"]),
+        ([good, good, "--p", "nan"], ["p (--p): nan", "finite"]),
+        ([good, good, "--p", "0.5", "--method", "sliced"], ["p (--p): 0.5", "p >= 1"]),
+        ([good, good, "--method", "sliced", "--n-directions", "0"], ["n_directions (--n-directions): 0", ">= 1"]),
+        ([good, tmp / "far.csv"], ["B (", "far.csv): coordinates too large for the cost |x - z|^2 in torch.float64",
+                                   "expected clouds spanning less than", "rescale"]),
+        ([tmp / "far.csv", good, "--p", "1"], ["A (", "coordinates too large for the cost |x - z|^1"]),
         ([good], ["A, B", "two point files"]),
         ([good, good, "--example", "monge6"], ["not both"]),
         (["--example", "monge6", "--p", "2"], ["--p", "p = 1"]),
@@ -262,3 +281,31 @@ def test_default_run_folder_is_under_runs(monge, tmp_path, monkeypatch):
     (folder,) = (tmp_path / "runs").iterdir()
     assert folder.name.startswith("transport-")
     assert (folder / "summary.json").exists()
+
+
+def test_coordinates_beyond_the_range_of_the_cost_name_the_file(monge, tmp_path, rng):
+    """Coordinates of 1e200 once gave scipy's 'cost matrix is infeasible': now one line naming the file."""
+    far = _save(tmp_path / "far.npy", rng.normal(size=(20, 2)) * 1e200)
+    near = _save(tmp_path / "near.npy", rng.normal(size=(20, 2)))
+    for method in ("auto", "kantorovich", "sliced", "auction"):
+        code, _, err = monge("transport", near, far, "--method", method, "--out", tmp_path / method)
+        assert code == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"monge transport: error: B ({far}): coordinates too large for the cost |x - z|^2 "
+                              "in torch.float64: the clouds span"), err
+        assert "expected clouds spanning less than" in err and "infeasible" not in err
+        assert not (tmp_path / method).exists()
+
+
+def test_an_eps_too_small_for_float32_names_the_least_eps(monge, tmp_path):
+    """``--eps 1e-9`` once advised float64 points, which no flag gives: now the least eps float32 takes.
+
+    ``monge generate --loss sinkhorn`` is the command with ``--eps`` (its networks compute in
+    float32); the refusal is the transport library's (:func:`monge.transport.sinkhorn`).
+    """
+    code, _, err = monge("generate", "--data", "gaussians8", "--loss", "sinkhorn", "--eps", "1e-9", "--steps", "1",
+                         "--out", tmp_path / "run", "--quiet")
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("monge generate: error: eps: 1e-09 is too small for torch.float32"), err
+    assert "float64" not in err
+    least = float(err.strip().rsplit("expected eps >= ", 1)[1])
+    assert 1e-9 < least < 1e-3

@@ -7,7 +7,8 @@ import torch
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from monge.plots.transport import euclidean_distance, figure_2_2, one_based, plot_plan
+from monge.errors import InputError
+from monge.plots.transport import euclidean_distance, figure_2_2, one_based, plan_sharpening, plot_plan
 
 
 def _segments(ax):
@@ -71,10 +72,14 @@ def test_plan_figure_without_plan(rng):
 
 
 def test_bad_shapes_are_refused(rng):
-    with pytest.raises(ValueError, match="x: shape"):
+    with pytest.raises(InputError, match="x: shape"):
         figure_2_2(rng.normal(size=(6, 3)), rng.normal(size=(6, 2)), range(6), range(6))
-    with pytest.raises(ValueError, match="rows, cols, mass"):
+    with pytest.raises(InputError, match="rows, cols, mass"):
         plot_plan(rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), np.arange(3), np.arange(2), np.ones(3))
+    with pytest.raises(InputError, match="plans, titles: 1 plans and 2 titles"):
+        plan_sharpening([np.eye(2)], ["a", "b"], [0, 1])
+    with pytest.raises(InputError, match=r"plans\[0\]: shape \(3, 3\); expected \(2, 2\)"):
+        plan_sharpening([np.eye(3)], ["a"], [0, 1])
 
 
 def test_importing_plots_leaves_matplotlib_state_alone():

@@ -6,6 +6,7 @@ import ot
 import pytest
 import torch
 
+from monge.errors import InputError
 from monge.transport import matching, sinkhorn, sinkhorn_divergence, transport_cost, wasserstein
 from monge.transport.entropic import schedule
 from tests.problems import cost64, random_weights
@@ -166,8 +167,15 @@ def test_tiny_eps_gives_no_nan(rng):
     for res in (r, r64):
         assert all(bool(torch.isfinite(t).all()) for t in (res.cost, res.f, res.g, res.plan))
         assert math.isfinite(res.marginal_error)
-    with pytest.raises(ValueError, match=r"eps: 1e-08 is below .* of the cost scale .*float32 cannot resolve C / eps; use float64"):
+    refusal = (r"eps: 1e-08 is too small for torch.float32 points or costs: below .* of the cost scale .*float32 "
+               r"cannot resolve C / eps; expected eps >= (\S+)$")
+    with pytest.raises(InputError, match=refusal) as caught:
         sinkhorn(x32, z32, eps=1e-8)
+    assert "float64" not in str(caught.value)  # what a command's user can change is eps, not always the dtype
+    least = float(caught.value.args[0].rsplit(">= ", 1)[1])
+    assert math.isfinite(float(sinkhorn(x32, z32, eps=least, max_iter=5, warn=False).cost))  # the bound given passes
+    with pytest.raises(InputError, match="too small"):
+        sinkhorn(x32, z32, eps=least * 0.9)
 
 
 def test_max_iter_reached_warns(rng):

@@ -1,9 +1,13 @@
-"""Every documented bad input gives a ValueError or TypeError naming the argument."""
+"""Every documented bad input gives a ValueError or TypeError naming the argument: monge's InputError
+(InputTypeError for a wrong type), which the ``monge`` command prints as one line."""
+
+import re
 
 import numpy as np
 import pytest
 import torch
 
+from monge.errors import InputError, InputTypeError
 from monge.transport import OTLoss, brute_force, cost_matrix, kantorovich, matching, sliced, transport_1d, wasserstein
 
 SOLVERS = {
@@ -131,3 +135,35 @@ def test_matching_too_large_for_memory(monkeypatch):
 def test_otloss_bad_p():
     with pytest.raises(ValueError, match="p:"):
         OTLoss(p=-2)
+
+
+INF = float("inf")
+BAD_CALLS = {
+    "ragged list": ("x", InputError, lambda: matching([[0.0, 1.0], [2.0]], torch.randn(2, 2))),
+    "shape": ("x", InputError, lambda: kantorovich(torch.randn(2, 3, 4, 5), torch.randn(3, 2))),
+    "not an array": ("x", InputTypeError, lambda: sliced("points", torch.randn(4, 2))),
+    "integer dtype": ("x", InputTypeError, lambda: brute_force(torch.ones(4, 2, dtype=torch.long), torch.randn(4, 2))),
+    "p": ("p", InputError, lambda: transport_1d(torch.randn(3), torch.randn(3), p=0.5)),
+    "p type": ("p", InputTypeError, lambda: cost_matrix(torch.randn(3, 2), torch.randn(3, 2), p="2")),
+    "weights": ("a", InputError, lambda: kantorovich(torch.randn(3, 2), torch.randn(3, 2), a=-torch.ones(3))),
+    "method": ("method", InputError, lambda: matching(torch.randn(3, 2), torch.randn(3, 2), method="hungarian")),
+    "brute force size": ("x", InputError, lambda: brute_force(torch.randn(12, 2), torch.randn(12, 2))),
+    "cost out": ("out", InputError, lambda: cost_matrix(torch.randn(3, 2), torch.randn(3, 2), out=torch.empty(2, 2))),
+    "cost nan": ("cost", InputError, lambda: matching(cost=torch.tensor([[0.0, float("nan")], [1.0, 0.0]]))),
+    "forbidden pairs": ("cost", InputError, lambda: matching(cost=torch.tensor([[0.0, INF], [0.0, INF]]))),
+    "loss cost": ("cost", InputError, lambda: wasserstein(method="sliced", cost=torch.ones(2, 2))),
+    "distance of a plan": ("distance", InputError, lambda: kantorovich(torch.randn(3, 2), torch.randn(2, 2)).distance),
+    "directions": ("directions", InputError,
+                   lambda: sliced(torch.randn(3, 2), torch.randn(3, 2), directions=torch.ones(4, 3))),
+    "overflow": ("x", InputError, lambda: matching(torch.full((2, 2), 1e20), torch.zeros(2, 2))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CALLS))
+def test_refusals_are_input_errors(case):
+    """A refused input is monge's InputError (a ValueError), never a bare ValueError or TypeError."""
+    name, kind, call = BAD_CALLS[case]
+    with pytest.raises(kind) as caught:
+        call()
+    assert isinstance(caught.value, ValueError)
+    assert re.match(rf"{name}[:=]", str(caught.value)), str(caught.value)  # the argument named first

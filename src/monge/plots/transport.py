@@ -2,7 +2,7 @@ r"""Figures of chapter 2: Monge's permutations (Figure 2.2 of the text) and tran
 
 Every function returns a :class:`matplotlib.figure.Figure` made without pyplot, so nothing here
 touches matplotlib's global state (no backend switch, no open-figure registry): save it with
-``figure.savefig(path)`` or :meth:`monge.training.Run.save_figure`; PNG output uses Agg.
+``figure.savefig(path)`` or :meth:`monge.runs.Run.save_figure`; PNG output uses Agg.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from monge.errors import InputError
+
 X_STYLE = dict(marker="o", color="#1f77b4", label="x (sources)")
 Z_STYLE = dict(marker="s", color="#d62728", label="z (destinations)")
 SEGMENT_COLOR = "#555555"
@@ -23,7 +25,7 @@ def _array(points: Any, name: str) -> np.ndarray:
     values = points.detach().cpu().numpy() if hasattr(points, "detach") else np.asarray(points)
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[1] != 2:
-        raise ValueError(f"{name}: shape {values.shape}; expected points of the plane, shape (n, 2)")
+        raise InputError(f"{name}: shape {values.shape}; expected points of the plane, shape (n, 2)")
     return values
 
 
@@ -135,7 +137,7 @@ def plot_plan(x, z, rows, cols, mass, *, max_segments: int = 3000, seed: int = 0
     if rows is not None:
         rows, cols, mass = np.asarray(rows), np.asarray(cols), np.asarray(mass, dtype=float)
         if not rows.shape == cols.shape == mass.shape or rows.ndim != 1:
-            raise ValueError(f"rows, cols, mass: shapes {rows.shape}, {cols.shape}, {mass.shape}; "
+            raise InputError(f"rows, cols, mass: shapes {rows.shape}, {cols.shape}, {mass.shape}; "
                              "expected three (k,) arrays")
         total = len(mass)
         if total > max_segments:
@@ -188,11 +190,11 @@ def plan_sharpening(plans, titles, permutation) -> Figure:
     plans = [np.asarray(p, dtype=float) for p in plans]
     permutation = np.asarray(permutation)
     if len(plans) != len(titles) or not plans:
-        raise ValueError(f"plans, titles: {len(plans)} plans and {len(titles)} titles; expected as many, at least one")
+        raise InputError(f"plans, titles: {len(plans)} plans and {len(titles)} titles; expected as many, at least one")
     n = len(permutation)
     for k, plan in enumerate(plans):
         if plan.shape != (n, n):
-            raise ValueError(f"plans[{k}]: shape {plan.shape}; expected ({n}, {n}) like the permutation")
+            raise InputError(f"plans[{k}]: shape {plan.shape}; expected ({n}, {n}) like the permutation")
     fig = Figure(figsize=(2.6 * len(plans) + 0.4, 3.2), layout="constrained")
     for ax, plan, title in zip(np.atleast_1d(fig.subplots(1, len(plans))), plans, titles):
         ax.imshow(plan[:, permutation] / max(plan.max(), 1e-300), cmap="Greys", vmin=0, vmax=1,

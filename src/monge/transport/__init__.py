@@ -1,7 +1,9 @@
 """Optimal transport in PyTorch: Monge's permutations, Kantorovich's programme, sliced transport.
 
 Chapter 2 of the text, independent of any network. Every solver returns an :class:`OTResult` on
-the device and dtype of ``x``.
+the device and dtype of ``x``. A refused input raises :class:`monge.errors.InputError` (a
+``ValueError``; :class:`~monge.errors.InputTypeError` is also a ``TypeError``) naming the argument,
+what was found and what was expected.
 """
 
 from .costs import cost_blocks, cost_matrix, ground_cost

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import torch
 
+from monge.errors import InputError
+
 from . import _checks, _memory
 
 # Below this many multiply-adds the cost is computed from differences (exact for equal points);
@@ -62,6 +64,40 @@ def _block(x: torch.Tensor, z: torch.Tensor, p: float, out: torch.Tensor | None 
     return out
 
 
+def check_cost_range(x, z, p: float = 2.0, *, names: tuple[str, str] = ("x", "z")) -> None:
+    r"""Refuse two clouds whose costs :math:`\|x_i - z_j\|^p` overflow their dtype, as every solver does.
+
+    Every solver of :mod:`monge.transport` makes this check at its entry and names ``x`` or ``z``;
+    a caller that holds the clouds under other names (files, say) checks them here first, so that
+    the error names them, before any work starts. The bound is the dtype's largest number over
+    ``4 d`` for :math:`D^{\max(p, 2)}`, :math:`D` the clouds' joint extent: the cost routines form
+    squared distances.
+
+    Parameters
+    ----------
+    x : (n, d) or (B, n, d) Tensor or ndarray
+    z : (m, d) or (B, m, d) Tensor or ndarray, same dtype and device as ``x``
+    p : float > 0
+    names : (str, str), what to call ``x`` and ``z`` in an error
+
+    Raises
+    ------
+    monge.errors.InputError
+        Naming the cloud of the largest coordinates, the span found and the largest span allowed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> check_cost_range(torch.zeros(2, 2), torch.full((2, 2), 1e20), names=("a.npy", "b.npy"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    monge.errors.InputError: b.npy: coordinates too large for the cost |x - z|^2 in torch.float32: ...
+    >>> check_cost_range(torch.zeros(2, 2), torch.full((2, 2), 1e18))  # within float32's range
+    """
+    x, z = _checks.points(x, z, batched=True, names=names)
+    _checks.cost_range(x, z, _checks.exponent(p), names)
+
+
 def cost_matrix(x, z, p: float = 2.0, *, out: torch.Tensor | None = None) -> torch.Tensor:
     r"""The matrix of ground costs between two point clouds.
 
@@ -103,7 +139,7 @@ def cost_matrix(x, z, p: float = 2.0, *, out: torch.Tensor | None = None) -> tor
                         "reduce over row blocks with monge.transport.costs.cost_blocks, "
                         "or use sliced or sinkhorn transport")
     elif out.shape != shape or out.dtype != x.dtype or out.device != x.device:
-        raise ValueError(f"out: shape {tuple(out.shape)}, {out.dtype} on {out.device}; "
+        raise InputError(f"out: shape {tuple(out.shape)}, {out.dtype} on {out.device}; "
                          f"expected {shape}, {x.dtype} on {x.device}")
     if x.requires_grad or z.requires_grad:
         return ground_cost(x.unsqueeze(-2), z.unsqueeze(-3), p)

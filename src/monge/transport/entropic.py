@@ -21,6 +21,8 @@ import warnings
 
 import torch
 
+from monge.errors import InputError, InputTypeError
+
 from . import _autograd, _checks, _iterations, _memory
 from ._entropic_gradients import Solution, envelope_rule, implicit_rule
 from ._softmin import Geometry, Softmin
@@ -28,7 +30,7 @@ from .results import OTResult
 
 # A plan is formed by default up to this many entries (per problem batch).
 PLAN_LIMIT = 1 << 22
-# Below this fraction of the cost scale, float32 cannot resolve C / eps: refuse and ask for float64.
+# Below this fraction of the cost scale, float32 cannot resolve C / eps: refuse, naming the least eps.
 FLOAT32_EPS_FLOOR = 2.0 ** -20
 
 
@@ -87,16 +89,25 @@ def default_eps(scale: float) -> float:
     return 1e-2 * scale if scale > 0 else 1.0
 
 
+def _rounded_up(value: float) -> float:
+    """``value`` rounded up to two significant digits, so that the bound printed is one that passes."""
+    unit = 10.0 ** (math.floor(math.log10(value)) - 1)
+    shown = float(f"{math.ceil(round(value / unit, 9)) * unit:.2g}")
+    return shown if shown >= value else float(f"{shown + unit:.2g}")
+
+
 def _eps_value(eps, scale: torch.Tensor, dtype: torch.dtype) -> float:
     if eps is None:
         return default_eps(float(scale.max()))
     eps = _checks.real(eps, "eps")
     if not (math.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps: {eps}; expected a finite eps > 0, in units of the cost")
+        raise InputError(f"eps: {eps}; expected a finite eps > 0, in units of the cost")
     low = float(scale.max()) * FLOAT32_EPS_FLOOR
     if dtype != torch.float64 and eps < low:
-        raise ValueError(f"eps: {eps:.3g} is below {FLOAT32_EPS_FLOOR:.1e} of the cost scale "
-                         f"({float(scale.max()):.3g}): {dtype} cannot resolve C / eps; use float64 points or costs")
+        # the least eps, not "use float64": every caller can change eps, a command's user not the dtype
+        raise InputError(f"eps: {eps:.3g} is too small for {dtype} points or costs: below {FLOAT32_EPS_FLOOR:.1e} "
+                         f"of the cost scale ({float(scale.max()):.3g}), {dtype} cannot resolve C / eps; "
+                         f"expected eps >= {_rounded_up(low):.2g}")
     return eps
 
 
@@ -105,7 +116,7 @@ def _rho_value(rho) -> float | None:
         return None
     rho = _checks.real(rho, "rho")
     if not (math.isfinite(rho) and rho > 0):
-        raise ValueError(f"rho: {rho}; expected a finite rho > 0 (the strength of the marginal penalties, "
+        raise InputError(f"rho: {rho}; expected a finite rho > 0 (the strength of the marginal penalties, "
                          "in units of the cost), or None for balanced transport")
     return rho
 
@@ -223,17 +234,17 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
         p = _checks.exponent(p)
         _checks.cost_range(x, z, p)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter: {max_iter!r}; expected a positive integer")
+        raise InputError(f"max_iter: {max_iter!r}; expected a positive integer")
     tol = _checks.real(tol, "tol")
     if not tol > 0:
-        raise ValueError(f"tol: {tol!r}; expected a positive number")
+        raise InputError(f"tol: {tol!r}; expected a positive number")
     relaxation = _checks.real(relaxation, "relaxation")
     if not 1 <= relaxation < 2:
-        raise ValueError(f"relaxation: {relaxation!r}; expected an over-relaxation factor in [1, 2)")
+        raise InputError(f"relaxation: {relaxation!r}; expected an over-relaxation factor in [1, 2)")
     if scaling is not None:
         scaling = _checks.real(scaling, "scaling")
         if not 0 < scaling < 1:
-            raise ValueError(f"scaling: {scaling!r}; expected a ratio in (0, 1)")
+            raise InputError(f"scaling: {scaling!r}; expected a ratio in (0, 1)")
     rho = _rho_value(rho)
     batched = like.ndim == 3
     if user_cost is None:
@@ -244,10 +255,10 @@ def sinkhorn(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, eps: 
         c3 = user_cost if batched else user_cost.unsqueeze(0)
         batch, n, m = c3.shape
         if memory == "online":
-            raise ValueError("memory: 'online' recomputes the cost from points; with cost= the matrix is held whole "
+            raise InputError("memory: 'online' recomputes the cost from points; with cost= the matrix is held whole "
                              "(use memory='auto' or 'dense')")
     if like.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"{'x' if user_cost is None else 'cost'}: dtype {like.dtype}; sinkhorn computes in float32 or float64")
+        raise InputTypeError(f"{'x' if user_cost is None else 'cost'}: dtype {like.dtype}; sinkhorn computes in float32 or float64")
     a_raw = _checks.batched_weights(a, batch, n, "a", like)
     b_raw = _checks.batched_weights(b, batch, m, "b", like)
     if rho is None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from monge.errors import InputError
+
 from . import _checks
 from .divergence import sinkhorn_divergence
 from .entropic import sinkhorn
@@ -45,14 +47,14 @@ def _sinkhorn(x, z, a, b, p, cost=None, **options) -> OTResult:
 
 def _divergence(x, z, a, b, p, cost=None, **options) -> OTResult:
     if cost is not None:
-        raise ValueError("cost: the Sinkhorn divergence needs the costs within each cloud too (x to x, z to z); "
+        raise InputError("cost: the Sinkhorn divergence needs the costs within each cloud too (x to x, z to z); "
                          "pass points, or use method='sinkhorn' with cost=")
     return OTResult(cost=sinkhorn_divergence(x, z, a, b, p, **options), method="sinkhorn_divergence")
 
 
 def _sliced(x, z, a, b, p, cost=None, **options) -> OTResult:
     if cost is not None:
-        raise ValueError("cost: sliced transport projects points on lines; pass points, or use "
+        raise InputError("cost: sliced transport projects points on lines; pass points, or use "
                          "method='exact' or 'sinkhorn' with cost=")
     return sliced(x, z, a, b, p, **options)
 

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
+from monge.errors import InputError
+
 from . import _checks, _memory
 from .auction import auction
 from .costs import cost_matrix, ground_cost, penalised
@@ -82,7 +84,7 @@ def brute_force(x, z, p: float = 1.0) -> OTResult:
     _checks.cost_range(x, z, p)
     n = x.shape[0]
     if n > BRUTE_FORCE_MAX:
-        raise ValueError(f"x: {n} points means {math.factorial(n):,} permutations; brute_force takes "
+        raise InputError(f"x: {n} points means {math.factorial(n):,} permutations; brute_force takes "
                          f"n <= {BRUTE_FORCE_MAX}: use matching(x, z) for the same optimum in O(n^3)")
     cost = cost_matrix(x.detach().double().cpu(), z.detach().double().cpu(), p).numpy().ravel()
     perms = all_permutations(n)
@@ -237,7 +239,7 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
     if not bool((perm.sort(-1).values == torch.arange(n, device=like.device)).all()):
         raise RuntimeError(f"{resolved}: returned an assignment that is not a permutation")
     if allowed is not None and not bool(allowed.to(perm.device).gather(-1, perm.unsqueeze(-1)).all()):
-        raise ValueError("cost: every permutation meets a forbidden pair (+inf); expected a cost matrix "
+        raise InputError("cost: every permutation meets a forbidden pair (+inf); expected a cost matrix "
                          "with a perfect matching on the allowed pairs")
     extra = {k: (v.to(like.dtype) if isinstance(v, torch.Tensor) else v) for k, v in extra.items()}
     if like.ndim == 2:

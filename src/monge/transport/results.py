@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from monge.errors import InputError
+
 
 @dataclass(frozen=True)
 class OTResult:
@@ -58,5 +60,5 @@ class OTResult:
         .. math:: \mathrm{Distance} = \sum_{i=1}^n \|x_i - z_{s_i}\|^p = n \cdot \mathrm{cost}
         """
         if self.permutation is None:
-            raise ValueError("distance: defined for matchings (a permutation); use cost for a general plan")
+            raise InputError("distance: defined for matchings (a permutation); use cost for a general plan")
         return self.cost * self.permutation.shape[-1]

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from monge.errors import InputError
+
 from . import _checks
 from .results import OTResult
 
@@ -94,7 +96,7 @@ def _weights_1d(a, b, n: int, m: int, like: torch.Tensor):
 def _convex(p) -> float:
     p = _checks.exponent(p)
     if p < 1:
-        raise ValueError(f"p: {p}; transport by sorting is optimal for convex costs, expected p >= 1")
+        raise InputError(f"p: {p}; transport by sorting is optimal for convex costs, expected p >= 1")
     return p
 
 
@@ -121,7 +123,7 @@ def transport_1d(u, v, a=None, b=None, p: float = 2.0) -> OTResult:
     u, v = _checks.points(u, v, names=("u", "v"))
     for name, t in (("u", u), ("v", v)):
         if t.shape[1] != 1:
-            raise ValueError(f"{name}: shape {tuple(t.shape)}; expected points on the line, (n,) or (n, 1)")
+            raise InputError(f"{name}: shape {tuple(t.shape)}; expected points on the line, (n,) or (n, 1)")
     p = _convex(p)
     _checks.cost_range(u, v, p, names=("u", "v"))
     a, b = _weights_1d(a, b, u.shape[0], v.shape[0], u)
@@ -142,7 +144,7 @@ def random_directions(n_directions: int, d: int, *, seed: int = 0, like: torch.T
     like : Tensor, whose dtype and device the result takes
     """
     if isinstance(n_directions, bool) or not isinstance(n_directions, int) or n_directions < 1:
-        raise ValueError(f"n_directions: {n_directions!r}; expected a positive integer")
+        raise InputError(f"n_directions: {n_directions!r}; expected a positive integer")
     generator = torch.Generator().manual_seed(int(seed))
     theta = torch.randn(n_directions, d, generator=generator, dtype=torch.float64)
     theta /= theta.norm(dim=1, keepdim=True)
@@ -182,7 +184,7 @@ def sliced(x, z, a=None, b=None, p: float = 2.0, *, n_directions: int = 128, see
     else:
         directions = _checks.as_tensor(directions, "directions", x).to(x.dtype)
         if directions.ndim != 2 or directions.shape[1] != x.shape[1]:
-            raise ValueError(f"directions: shape {tuple(directions.shape)}; expected (L, {x.shape[1]})")
+            raise InputError(f"directions: shape {tuple(directions.shape)}; expected (L, {x.shape[1]})")
     a, b = _weights_1d(a, b, x.shape[0], z.shape[0], x)
     u = directions @ x.T  # (L, n): one row per direction
     v = directions @ z.T
