@@ -32,7 +32,14 @@ def refuse(name: str, value: Any, expected: str) -> InputError:
 
 
 def integer(name: str, value: Any, least: int = 0) -> int:
-    """``value`` if it is an integer >= ``least`` (not a bool), else an :class:`InputError`."""
+    """``value`` if it is an integer >= ``least`` (not a bool), else an :class:`InputError`.
+
+    Parameters
+    ----------
+    name : str, the setting (its flag is :func:`flag` of it)
+    value : the value to check
+    least : int, the smallest value allowed
+    """
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise refuse(name, value, f"an integer >= {least}")
     return value
@@ -40,7 +47,15 @@ def integer(name: str, value: Any, least: int = 0) -> int:
 
 def number(name: str, value: Any, low: float = -math.inf, high: float = math.inf, *, open_low: bool = False,
            open_high: bool = True) -> float:
-    """``value`` if it is a finite number in the interval, else an :class:`InputError` naming it."""
+    """``value`` if it is a finite number in the interval, else an :class:`InputError` naming it.
+
+    Parameters
+    ----------
+    name : str, the setting
+    value : the value to check
+    low, high : float, the ends of the interval
+    open_low, open_high : bool, whether ``low`` and ``high`` themselves are excluded
+    """
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value > low if open_low else value >= low) and (value < high if open_high else value <= high)
     if not ok:
@@ -51,7 +66,14 @@ def number(name: str, value: Any, low: float = -math.inf, high: float = math.inf
 
 
 def choice(name: str, value: Any, choices: Iterable[str]) -> str:
-    """``value`` if it is one of ``choices``, else an :class:`InputError` listing them."""
+    """``value`` if it is one of ``choices``, else an :class:`InputError` listing them.
+
+    Parameters
+    ----------
+    name : str, the setting
+    value : the value to check
+    choices : iterable of str, the values allowed
+    """
     choices = tuple(choices)
     if value not in choices:
         raise refuse(name, value, f"one of {', '.join(choices)}")

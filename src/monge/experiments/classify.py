@@ -41,7 +41,16 @@ COMMAND = "classify"
 
 
 def load_data(config: Config) -> Dataset:
-    """The data set ``config`` names, made or read with its ``data_seed``, ``n_samples`` and ``noise``."""
+    """The data set ``config`` names, made or read with its ``data_seed``, ``n_samples`` and ``noise``.
+
+    Parameters
+    ----------
+    config : Config
+
+    Returns
+    -------
+    Dataset
+    """
     return load(config.data, seed=config.data_seed, n_samples=config.n_samples, noise=config.noise)
 
 
@@ -113,7 +122,20 @@ def run(config: Config | None = None, out: str | Path | None = None, resume: boo
 
 
 def figures(folder: Run, trained: Trained, data: Dataset, config: Config) -> list[str]:
-    """Learning curves, the test confusion matrix and, for points of the plane, the decision regions."""
+    """Learning curves, the test confusion matrix and, for points of the plane, the decision regions.
+
+    Parameters
+    ----------
+    folder : Run, the run folder (the figures go to its ``figures/``; the curves come from its metrics)
+    trained : Trained, the network and its summary
+    data : Dataset, the data it was trained on
+    config : Config, its resolved settings (for the titles)
+
+    Returns
+    -------
+    list of str
+        The figures written, relative to the folder.
+    """
     model = trained.model.eval()
     name = f"{config.model} on {data.name}, {config.loss} loss"
     written = [folder.save_figure(learning_curves(read_metrics(folder.path),
