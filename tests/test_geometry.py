@@ -4,6 +4,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monge.errors import InputError
 from monge.geometry import crossings, segment_intersection, segments_cross
 from monge.transport import brute_force
 
@@ -42,9 +43,9 @@ def test_accepts_tensors_and_arrays():
     assert segments_cross(torch.tensor([0.0, 0.0]), np.array([2.0, 2.0]), [0, 2], (2.0, 0.0))
 
 
-@pytest.mark.parametrize("bad", [(0, 0, 0), (np.nan, 0.0), ("a", "b")])
+@pytest.mark.parametrize("bad", [(0, 0, 0), (np.nan, 0.0), ("a", "b"), (0, [1, 2])])
 def test_bad_points_are_refused(bad):
-    with pytest.raises(ValueError, match="p1"):
+    with pytest.raises(InputError, match="p1"):
         segments_cross(bad, (1, 1), (0, 1), (1, 0))
 
 
@@ -58,13 +59,15 @@ def test_crossings_counts_pairs():
 
 @pytest.mark.parametrize("perm", [[0, 0, 1], [0, 1], [1, 2, 3]])
 def test_crossings_refuses_a_non_permutation(perm):
-    with pytest.raises(ValueError, match="permutation"):
+    with pytest.raises(InputError, match="permutation"):
         crossings(np.zeros((3, 2)), np.ones((3, 2)), perm)
 
 
 def test_crossings_refuses_points_outside_the_plane():
-    with pytest.raises(ValueError, match="plane"):
+    with pytest.raises(InputError, match="plane"):
         crossings(np.zeros((3, 3)), np.ones((3, 3)), [0, 1, 2])
+    with pytest.raises(InputError, match="^z: a list that is not an array of numbers"):
+        crossings(np.zeros((2, 2)), [["a", "b"], [1, 1]], [1, 0])
 
 
 @settings(max_examples=40, deadline=None)

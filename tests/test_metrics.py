@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from monge.errors import InputError, InputTypeError
 from monge.metrics import accuracy, confusion_matrix, predictions
 
 
@@ -29,15 +30,16 @@ def test_confusion_matrix_rows_are_true_classes():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: accuracy(torch.zeros(3, 2), torch.tensor([0, 1])), ValueError, "2 labels but 3 predictions"),
-    (lambda: accuracy(torch.zeros(3), torch.tensor([0, 1, 1])), ValueError, "expected scores"),
-    (lambda: accuracy(torch.zeros(3, 2), torch.tensor([0.0, 1.0, 1.0])), ValueError, "y: .* expected integer labels"),
-    (lambda: accuracy([0, 1], torch.tensor([0, 1])), TypeError, "scores: list"),
-    (lambda: accuracy(torch.zeros(0, 2), torch.zeros(0, dtype=torch.int64)), ValueError, "no samples"),
-    (lambda: confusion_matrix(torch.tensor([0, 3]), torch.tensor([0, 1]), n_classes=2), ValueError,
+    (lambda: accuracy(torch.zeros(3, 2), torch.tensor([0, 1])), InputError, "2 labels but 3 predictions"),
+    (lambda: accuracy(torch.zeros(3), torch.tensor([0, 1, 1])), InputError, "expected scores"),
+    (lambda: accuracy(torch.zeros(3, 2), torch.tensor([0.0, 1.0, 1.0])), InputError, "y: .* expected integer labels"),
+    (lambda: accuracy([0, 1], torch.tensor([0, 1])), InputTypeError, "scores: list"),
+    (lambda: accuracy(np.array(["a", "b"]), torch.tensor([0, 1])), InputTypeError, "scores: a numpy array of dtype"),
+    (lambda: accuracy(torch.zeros(0, 2), torch.zeros(0, dtype=torch.int64)), InputError, "no samples"),
+    (lambda: confusion_matrix(torch.tensor([0, 3]), torch.tensor([0, 1]), n_classes=2), InputError,
      "scores: labels from 0 to 3; expected 0 to 1"),
-    (lambda: confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, -1]), n_classes=2), ValueError, "y: labels"),
-    (lambda: confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 1]), n_classes=0), ValueError, "n_classes"),
+    (lambda: confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, -1]), n_classes=2), InputError, "y: labels"),
+    (lambda: confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 1]), n_classes=0), InputError, "n_classes"),
 ])
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from monge.data import toys
+from monge.errors import InputError
 from monge.metrics import (class_histogram, high_quality, mean_confidence, modes_covered, total_variation, w2_floor,
                            w2_test)
 
@@ -74,6 +75,8 @@ def test_class_histogram_total_variation_confidence():
     (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 3)), "samples: samples of 2 values but test has 3"),
     (lambda: w2_test(torch.zeros(3), torch.zeros(3, 2)), r"samples: shape \(3,\)"),
     (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 2), n=0), "n: 0"),
+    (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 2), seed=2**70), r"seed: 1180591620717411303424; expected"),
+    (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 2), seed=-1), "seed: -1"),
     (lambda: w2_floor(torch.full((3, 2), float("nan")), torch.zeros(3, 2)), "train: holds NaN"),
     (lambda: high_quality(torch.zeros(3, 2), torch.zeros(1, 2), 0.0), "std: 0.0; expected a positive number"),
     (lambda: high_quality(torch.zeros(3, 2), torch.zeros(1, 3), 0.1), "centres: points of dimension 3"),
@@ -83,5 +86,5 @@ def test_class_histogram_total_variation_confidence():
     (lambda: mean_confidence(torch.zeros(3)), "scores: shape"),
 ])
 def test_bad_input(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         call()

@@ -17,15 +17,26 @@ from typing import Any
 
 import numpy as np
 
+from monge.errors import InputError
+
 Point = tuple[Fraction, Fraction]
 
 
+def _array(value: Any, name: str, dtype=None) -> np.ndarray:
+    """``value`` (an array, a tensor, nested sequences) as a NumPy array; an :class:`InputError` if it is none."""
+    try:
+        return np.asarray(value.tolist() if hasattr(value, "tolist") and not isinstance(value, np.ndarray) else value,
+                          dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"{name}: a {type(value).__name__} that is not an array of numbers ({error})") from None
+
+
 def _point(p: Any, name: str) -> Point:
-    coords = np.asarray(p.tolist() if hasattr(p, "tolist") and not isinstance(p, np.ndarray) else p)
+    coords = _array(p, name)
     if coords.shape != (2,):
-        raise ValueError(f"{name}: shape {coords.shape}; expected a point of the plane, shape (2,)")
+        raise InputError(f"{name}: shape {coords.shape}; expected a point of the plane, shape (2,)")
     if coords.dtype.kind not in "iuf" or not np.isfinite(coords).all():
-        raise ValueError(f"{name}: {coords.tolist()}; expected two finite numbers")
+        raise InputError(f"{name}: {coords.tolist()}; expected two finite numbers")
     return Fraction(coords[0].item()), Fraction(coords[1].item())
 
 
@@ -122,13 +133,11 @@ def crossings(x, z, permutation) -> int:
     >>> crossings([[0, 0], [0, 1]], [[1, 0], [1, 1]], [1, 0])
     1
     """
-    x = np.asarray(x.tolist() if hasattr(x, "tolist") else x, dtype=float)
-    z = np.asarray(z.tolist() if hasattr(z, "tolist") else z, dtype=float)
-    perm = np.asarray(permutation.tolist() if hasattr(permutation, "tolist") else permutation)
+    x, z, perm = _array(x, "x", float), _array(z, "z", float), _array(permutation, "permutation")
     n = len(x)
     if x.ndim != 2 or x.shape[1] != 2 or z.shape != x.shape:
-        raise ValueError(f"x, z: shapes {x.shape} and {z.shape}; expected two (n, 2) arrays of points in the plane")
+        raise InputError(f"x, z: shapes {x.shape} and {z.shape}; expected two (n, 2) arrays of points in the plane")
     if perm.shape != (n,) or perm.dtype.kind not in "iu" or sorted(perm.tolist()) != list(range(n)):
-        raise ValueError(f"permutation: {perm.tolist()}; expected a 0-based permutation of range({n})")
+        raise InputError(f"permutation: {perm.tolist()}; expected a 0-based permutation of range({n})")
     ends = z[perm]
     return sum(segments_cross(x[i], ends[i], x[j], ends[j]) for i in range(n) for j in range(i + 1, n))

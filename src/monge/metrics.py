@@ -14,12 +14,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from monge.errors import InputError, InputTypeError
+
 
 def _as_tensor(value, name: str) -> torch.Tensor:
     if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise InputTypeError(f"{name}: a numpy array of dtype {value.dtype}; expected numbers")
         value = torch.from_numpy(value)
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name}: {type(value).__name__}; expected a torch tensor or a numpy array")
+        raise InputTypeError(f"{name}: {type(value).__name__}; expected a torch tensor or a numpy array")
     return value
 
 
@@ -33,18 +37,18 @@ def predictions(scores) -> torch.Tensor:
         return scores.argmax(1)
     if scores.dim() == 1 and not scores.is_floating_point():
         return scores
-    raise ValueError(f"scores: shape {tuple(scores.shape)}, dtype {scores.dtype}; expected scores (n, K) or "
+    raise InputError(f"scores: shape {tuple(scores.shape)}, dtype {scores.dtype}; expected scores (n, K) or "
                      "integer labels (n,)")
 
 
 def _pair(scores, y) -> tuple[torch.Tensor, torch.Tensor]:
     predicted, y = predictions(scores), _as_tensor(y, "y")
     if y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool:
-        raise ValueError(f"y: shape {tuple(y.shape)}, dtype {y.dtype}; expected integer labels (n,)")
+        raise InputError(f"y: shape {tuple(y.shape)}, dtype {y.dtype}; expected integer labels (n,)")
     if len(y) != len(predicted):
-        raise ValueError(f"y: {len(y)} labels but {len(predicted)} predictions; expected one label per sample")
+        raise InputError(f"y: {len(y)} labels but {len(predicted)} predictions; expected one label per sample")
     if len(y) == 0:
-        raise ValueError("y: no samples; expected at least one")
+        raise InputError("y: no samples; expected at least one")
     return predicted, y.to(predicted.device)
 
 
@@ -96,10 +100,10 @@ def confusion_matrix(scores, y, n_classes: int | None = None) -> torch.Tensor:
     if n_classes is None:
         n_classes = scores.shape[1] if scores.dim() == 2 else int(max(predicted.max(), y.max())) + 1
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes: {n_classes!r}; expected a positive integer")
+        raise InputError(f"n_classes: {n_classes!r}; expected a positive integer")
     for name, labels in (("y", y), ("scores", predicted)):
         if int(labels.min()) < 0 or int(labels.max()) >= n_classes:
-            raise ValueError(f"{name}: labels from {int(labels.min())} to {int(labels.max())}; expected 0 to "
+            raise InputError(f"{name}: labels from {int(labels.min())} to {int(labels.max())}; expected 0 to "
                              f"{n_classes - 1} (n_classes = {n_classes})")
     counts = torch.bincount(y * n_classes + predicted, minlength=n_classes * n_classes)
     return counts.view(n_classes, n_classes)
@@ -109,10 +113,10 @@ def confusion_matrix(scores, y, n_classes: int | None = None) -> torch.Tensor:
 def _points(value, name: str) -> torch.Tensor:
     value = _as_tensor(value, name)
     if value.dim() < 2 or len(value) == 0:
-        raise ValueError(f"{name}: shape {tuple(value.shape)}; expected samples (n, d) or (n, *shape)")
+        raise InputError(f"{name}: shape {tuple(value.shape)}; expected samples (n, d) or (n, *shape)")
     value = value.flatten(1).to(torch.float64)
     if not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name}: holds NaN or infinite values; expected finite samples")
+        raise InputError(f"{name}: holds NaN or infinite values; expected finite samples")
     return value
 
 
@@ -125,10 +129,12 @@ def _w2(x, z, n: int, seed: int, names: tuple[str, str]) -> float:
 
     x, z = _points(x, names[0]), _points(z, names[1])
     if x.shape[1] != z.shape[1]:
-        raise ValueError(f"{names[0]}: samples of {x.shape[1]} values but {names[1]} has {z.shape[1]}; expected "
+        raise InputError(f"{names[0]}: samples of {x.shape[1]} values but {names[1]} has {z.shape[1]}; expected "
                          "the same dimension")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n: {n!r}; expected a positive integer")
+        raise InputError(f"n: {n!r}; expected a positive integer")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+        raise InputError(f"seed: {seed!r}; expected an integer in [0, 2**64 - 1] (a torch seed)")
     n = min(n, len(x), len(z))
     generator = torch.Generator().manual_seed(seed)
     x, z = _subset(x, n, generator), _subset(z, n, generator)
@@ -153,7 +159,7 @@ def w2_test(samples, test, *, n: int = 2000, seed: int = 0) -> float:
     samples : (N, d) or (N, *shape) Tensor or ndarray, generated samples
     test : (M, d) or (M, *shape), held-out data, in the same units
     n : int, at most this many of each (2000)
-    seed : int, of the subsets
+    seed : int in [0, 2**64), of the subsets (a torch seed)
 
     Returns
     -------
@@ -179,7 +185,7 @@ def w2_floor(train, test, *, n: int = 2000, seed: int = 0) -> float:
     train : (N, d) or (N, *shape) Tensor or ndarray, the training data
     test : (M, d) or (M, *shape), held-out data, in the same units
     n : int, at most this many of each (2000)
-    seed : int, of the subsets
+    seed : int in [0, 2**64), of the subsets (a torch seed)
 
     Returns
     -------
@@ -192,7 +198,7 @@ def _nearest(samples, centres) -> tuple[torch.Tensor, torch.Tensor]:
     """Distance to the nearest centre and its index, by blocks of samples (bounded memory)."""
     x, c = _points(samples, "samples"), _points(centres, "centres")
     if x.shape[1] != c.shape[1]:
-        raise ValueError(f"centres: points of dimension {c.shape[1]}; the samples have {x.shape[1]}")
+        raise InputError(f"centres: points of dimension {c.shape[1]}; the samples have {x.shape[1]}")
     c = c.to(x.device)
     distances, indices = [], []
     for block in x.split(max(1, 2**22 // len(c))):
@@ -205,7 +211,7 @@ def _nearest(samples, centres) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _std(std) -> float:
     if isinstance(std, bool) or not isinstance(std, (int, float, np.floating)) or not (np.isfinite(std) and std > 0):
-        raise ValueError(f"std: {std!r}; expected a positive number (the standard deviation of a mode)")
+        raise InputError(f"std: {std!r}; expected a positive number (the standard deviation of a mode)")
     return float(std)
 
 
@@ -258,7 +264,7 @@ def modes_covered(samples, centres, std: float, labels=None, *, radius: float = 
     n_centres = len(_as_tensor(centres, "centres"))
     labels = torch.arange(n_centres) if labels is None else _as_tensor(labels, "labels").to(torch.int64)
     if labels.shape != (n_centres,) or int(labels.min()) < 0:
-        raise ValueError(f"labels: shape {tuple(labels.shape)}; expected one non-negative mode label per centre "
+        raise InputError(f"labels: shape {tuple(labels.shape)}; expected one non-negative mode label per centre "
                          f"({n_centres})")
     mode = labels.to(index.device)[index][distance <= radius * _std(std)]
     counts = torch.bincount(mode, minlength=int(labels.max()) + 1)
@@ -287,9 +293,9 @@ def class_histogram(scores, n_classes: int | None = None) -> torch.Tensor:
     if n_classes is None:
         n_classes = scores.shape[1] if scores.dim() == 2 else int(predicted.max()) + 1
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes: {n_classes!r}; expected a positive integer")
+        raise InputError(f"n_classes: {n_classes!r}; expected a positive integer")
     if len(predicted) == 0 or int(predicted.min()) < 0 or int(predicted.max()) >= n_classes:
-        raise ValueError(f"scores: {len(predicted)} predictions; expected at least one, with labels 0 to "
+        raise InputError(f"scores: {len(predicted)} predictions; expected at least one, with labels 0 to "
                          f"{n_classes - 1}")
     return torch.bincount(predicted, minlength=n_classes).to(torch.float64) / len(predicted)
 
@@ -308,7 +314,7 @@ def total_variation(p, q=None) -> float:
     p = _as_tensor(p, "p").to(torch.float64)
     q = torch.full_like(p, 1.0 / len(p)) if q is None else _as_tensor(q, "q").to(p)
     if p.dim() != 1 or p.shape != q.shape:
-        raise ValueError(f"p, q: shapes {tuple(p.shape)}, {tuple(q.shape)}; expected two histograms (K,) of the "
+        raise InputError(f"p, q: shapes {tuple(p.shape)}, {tuple(q.shape)}; expected two histograms (K,) of the "
                          "same length")
     return float(0.5 * (p - q).abs().sum())
 
@@ -329,5 +335,5 @@ def mean_confidence(scores) -> float:
     """
     scores = _as_tensor(scores, "scores")
     if scores.dim() != 2 or len(scores) == 0:
-        raise ValueError(f"scores: shape {tuple(scores.shape)}; expected scores (n, K) of a classifier")
+        raise InputError(f"scores: shape {tuple(scores.shape)}; expected scores (n, K) of a classifier")
     return float(torch.softmax(scores.to(torch.float64), 1).max(1).values.mean())

@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
 from monge.data import random_shift
+from monge.errors import InputError, InputTypeError
 
 
 def test_shifted_signals_are_translated_copies():
@@ -36,5 +38,7 @@ def test_reproducible_and_zero_is_identity():
 @pytest.mark.parametrize("x, k, message", [(torch.zeros(2, 3), 1, "expected signals"),
                                            (torch.zeros(2, 1, 4), -1, "max_shift")])
 def test_bad_input(x, k, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         random_shift(x, k)
+    with pytest.raises(InputTypeError, match="x: ndarray; expected a torch tensor"):
+        random_shift(np.zeros((2, 1, 4)), 1)

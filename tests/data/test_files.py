@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from monge.data import load, read_labelled
+from monge.errors import InputError
 
 
 def _table(n=40, d=3, seed=0):
@@ -57,38 +58,60 @@ def _csv(tmp_path, text):
     ("3\n4\n5\n6\n", r"shape \(4, 1\); expected \(n, d \+ 1\)"),
 ])
 def test_bad_csv(tmp_path, text, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         read_labelled(_csv(tmp_path, text))
 
 
 def test_bad_files(tmp_path):
-    with pytest.raises(ValueError, match=r"suffix '.txt'; expected one of .csv, .npy, .npz"):
+    with pytest.raises(InputError, match=r"suffix '.txt'; expected one of .csv, .npy, .npz"):
         read_labelled(tmp_path / "x.txt")
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_labelled(tmp_path / "x.npy")
     (tmp_path / "fake.npy").write_bytes(b"hello")
-    with pytest.raises(ValueError, match="not a .npy file"):
+    with pytest.raises(InputError, match="not a .npy file"):
         read_labelled(tmp_path / "fake.npy")
     np.savez(tmp_path / "short.npz", x=np.zeros((5, 2)), y=np.arange(4) % 2)
-    with pytest.raises(ValueError, match="x has 5 rows but y has 4"):
+    with pytest.raises(InputError, match="x has 5 rows but y has 4"):
         read_labelled(tmp_path / "short.npz")
     np.savez(tmp_path / "names.npz", features=np.zeros((5, 2)), y=np.arange(5) % 2)
-    with pytest.raises(ValueError, match=r"holds arrays \['features', 'y'\]; expected two arrays named 'x'"):
+    with pytest.raises(InputError, match=r"holds arrays \['features', 'y'\]; expected two arrays named 'x'"):
         read_labelled(tmp_path / "names.npz")
     np.save(tmp_path / "text.npy", np.array([["a", "b"], ["c", "d"]]))
-    with pytest.raises(ValueError, match="dtype <U1; expected numbers"):
+    with pytest.raises(InputError, match="dtype <U1; expected numbers"):
         read_labelled(tmp_path / "text.npy")
     np.save(tmp_path / "inf.npy", np.array([[np.inf, 0], [1, 1], [2, 0], [3, 1]]))
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(InputError, match="NaN or infinite"):
         read_labelled(tmp_path / "inf.npy")
     (tmp_path / "folder.csv").mkdir()
-    with pytest.raises(ValueError, match="is a folder"):
+    with pytest.raises(InputError, match="is a folder"):
         read_labelled(tmp_path / "folder.csv")
+
+
+def test_damaged_archives_and_odd_csv_are_refused_naming_the_file(tmp_path):
+    np.save(tmp_path / "one.npy", np.zeros((6, 3)))
+    (tmp_path / "one.npz").write_bytes((tmp_path / "one.npy").read_bytes())  # a .npy array named .npz
+    with pytest.raises(InputError, match=r"^data: .*one.npz holds one .npy array of shape \(6, 3\); expected a .npz"):
+        read_labelled(tmp_path / "one.npz")
+    np.savez(tmp_path / "cut.npz", x=np.zeros((100, 3)), y=np.arange(100) % 2)
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "cut.npz").read_bytes()[:300])  # a half-written archive
+    with pytest.raises(InputError, match=r"^data: cannot read .*cut.npz as a .npz archive"):
+        read_labelled(tmp_path / "cut.npz")
+    np.savez_compressed(tmp_path / "crc.npz", x=np.random.default_rng(0).random((1000, 3)), y=np.arange(1000) % 2)
+    damaged = bytearray((tmp_path / "crc.npz").read_bytes())
+    damaged[400:420] = bytes(20)
+    (tmp_path / "crc.npz").write_bytes(bytes(damaged))
+    with pytest.raises(InputError, match=r"^data: cannot read .*crc.npz as a .npz archive"):
+        read_labelled(tmp_path / "crc.npz")
+    from monge.data.files import load_points
+
+    (tmp_path / "long.csv").write_text("1,2\n" + "9" * 200_000 + "\n")  # beyond the csv module's field limit
+    with pytest.raises(InputError, match=r"^--points: line 2 of .*long.csv cannot be read as comma-separated"):
+        load_points(tmp_path / "long.csv", "--points")
 
 
 def test_a_class_too_small_to_split(tmp_path):
     rows = "".join(f"{k},{0 if k else 1}\n" for k in range(10))
-    with pytest.raises(ValueError, match=r"too few samples to split .* \(class 1 has 1\)"):
+    with pytest.raises(InputError, match=r"too few samples to split .* \(class 1 has 1\)"):
         load(_csv(tmp_path, rows))
 
 
@@ -103,7 +126,7 @@ def test_one_csv_reader_for_points_and_labelled_data(tmp_path):
     (tmp_path / "w.csv").write_text("0.25\n0.75\n")
     np.testing.assert_array_equal(load_weights(tmp_path / "w.csv", "--weights-a", 2, str(path)), [0.25, 0.75])
     path.write_text("1,2\n3,x\n")
-    with pytest.raises(ValueError, match=r"^B: line 2, column 2 of .* is 'x'; expected a number"):
+    with pytest.raises(InputError, match=r"^B: line 2, column 2 of .* is 'x'; expected a number"):
         load_points(path, "B")
     labelled = tmp_path / "data.csv"
     labelled.write_text('f1,f2,label\n1,2,0\n3,4,1\n"5",6,1\n7,8,0\n')

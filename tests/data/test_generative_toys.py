@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from monge.data import toys
+from monge.errors import InputError
 from monge.metrics import high_quality, modes_covered
 
 
@@ -56,9 +57,9 @@ def test_the_data_itself_covers_every_mode_with_quality(name):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="name: 'spiral'; expected one of gaussians8"):
+    with pytest.raises(InputError, match="name: 'spiral'; expected one of gaussians8"):
         toys.modes("spiral")
-    with pytest.raises(ValueError, match="noise: -1"):
+    with pytest.raises(InputError, match="noise: -1"):
         toys.gaussians8(10, noise=-1)
-    with pytest.raises(ValueError, match="n: 0"):
+    with pytest.raises(InputError, match="n: 0"):
         toys.swissroll(0)

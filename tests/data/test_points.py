@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from monge.data import from_array, load_points
+from monge.errors import InputError, InputTypeError
 
 
 def test_toys_keep_their_units_and_modes():
@@ -20,7 +21,7 @@ def test_digits_are_grey_levels_split_as_classify_does():
     assert data.train.shape == (1347, 1, 8, 8) and data.test.shape == (450, 1, 8, 8)
     assert data.is_image and data.scale == 16.0 and data.dim == 64
     assert float(data.train.min()) == 0.0 and float(data.train.max()) == 16.0
-    with pytest.raises(ValueError, match="only for the toys"):
+    with pytest.raises(InputError, match="only for the toys"):
         load_points("digits", n_train=10)
 
 
@@ -36,12 +37,16 @@ def test_from_array_splits_the_users_points():
     (np.zeros(5), r"shape \(5,\); expected points \(n, d\)"),
     (np.zeros((3, 2)), "holds 3 points; expected at least 4"),
     (np.full((5, 2), np.nan), "NaN or infinite"),
+    ([["a", "b"]] * 5, r"^data: f.npy cannot be read as numbers"),
+    ([[1.0, 2.0], [3.0]] * 3, r"^data: f.npy cannot be read as numbers"),
 ])
 def test_from_array_refuses_bad_arrays(array, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         from_array("f.npy", array)
 
 
 def test_unknown_name():
-    with pytest.raises(ValueError, match="data: 'cats'; expected one of gaussians8"):
+    with pytest.raises(InputError, match="data: 'cats'; expected one of gaussians8"):
         load_points("cats")
+    with pytest.raises(InputTypeError, match="data: list; expected a data set name"):
+        load_points(["moons"])

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from monge.data import DATASETS, Dataset, load, standardised, stratified_split
+from monge.errors import InputError, InputTypeError
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +65,15 @@ def test_constant_feature_keeps_unit_scale():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: load("cifar"), ValueError, r"'cifar' is not a data set; expected one of digits, mnist1d, moons"),
+    (lambda: load("cifar"), InputError, r"'cifar' is not a data set; expected one of digits, mnist1d, moons"),
     (lambda: load("missing.csv"), FileNotFoundError, "no such file"),
-    (lambda: load("digits", noise=0.1), ValueError, "only for the toys"),
-    (lambda: load("mnist1d", test_fraction=0.5), ValueError, "its own fixed 80/20 split"),
-    (lambda: load("moons", test_fraction=1.5), ValueError, r"test_fraction: 1.5; expected a number in \(0, 1\)"),
-    (lambda: load("moons", seed=-1), ValueError, "seed: -1"),
-    (lambda: load(3), TypeError, "name: int"),
-    (lambda: load("moons", n_samples=1), ValueError, "n: 1"),
+    (lambda: load("digits", noise=0.1), InputError, "only for the toys"),
+    (lambda: load("mnist1d", test_fraction=0.5), InputError, "its own fixed 80/20 split"),
+    (lambda: load("moons", test_fraction=1.5), InputError, r"test_fraction: 1.5; expected a number in \(0, 1\)"),
+    (lambda: load("moons", seed=-1), InputError, "seed: -1"),
+    (lambda: load(3), InputTypeError, "name: int"),
+    (lambda: load("moons", n_samples=1), InputError, r"n_samples: 1; expected an integer >= 2 \(points of the moons"),
+    (lambda: load("moons", n_samples=-5), InputError, "n_samples: -5"),
 ])
 def test_bad_requests(call, error, message):
     with pytest.raises(error, match=message):
@@ -83,9 +85,9 @@ def test_dataset_checks_its_fields():
     fields = dict(name="d", x_train=x, y_train=y, x_test=x, y_test=y, shape=(2,), n_classes=2, class_names=("a", "b"),
                   mean=torch.zeros(2), std=torch.ones(2))
     Dataset(**fields)
-    with pytest.raises(ValueError, match="expected 0 to 1"):
+    with pytest.raises(InputError, match="expected 0 to 1"):
         Dataset(**{**fields, "y_test": torch.tensor([0, 1, 2, 1])})
-    with pytest.raises(TypeError, match="float32 and int64"):
+    with pytest.raises(InputTypeError, match="float32 and int64"):
         Dataset(**{**fields, "x_train": x.double()})
-    with pytest.raises(ValueError, match="class_names"):
+    with pytest.raises(InputError, match="class_names"):
         Dataset(**{**fields, "class_names": ("a",)})

@@ -2,6 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from monge.errors import InputError
 from monge.networks import ConvNet, count_parameters
 
 
@@ -68,5 +69,5 @@ def test_bad_settings(kwargs, message):
     if message is None:  # (8, 8) reads as 8 channels of length 8: a valid signal
         assert ConvNet(**kwargs)(torch.zeros(2, 8, 8)).shape == (2, 10)
         return
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         ConvNet(**kwargs)

@@ -2,6 +2,7 @@ import pytest
 import torch
 from torch import nn
 
+from monge.errors import InputError
 from monge.networks.critic import ConvCritic, MLPCritic
 
 
@@ -41,14 +42,14 @@ def test_conv_critic_scores_samples_independently():
     (dict(norm="batch"), "norm"),
 ])
 def test_conv_critic_bad_settings(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(InputError, match=match):
         ConvCritic(**kwargs)
 
 
 def test_mlp_critic_bad_settings():
-    with pytest.raises(ValueError, match="d_in"):
+    with pytest.raises(InputError, match="d_in"):
         MLPCritic(0, [4])
-    with pytest.raises(ValueError, match="widths"):
+    with pytest.raises(InputError, match="widths"):
         MLPCritic(2, [4, 0])
-    with pytest.raises(ValueError, match="activation"):
+    with pytest.raises(InputError, match="activation"):
         MLPCritic(2, [4], activation="softsign")

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from monge.errors import InputError
 from monge.networks import ConvGenerator, MLPGenerator
 
 
@@ -41,5 +42,5 @@ def test_conv_generator_makes_8x8_images():
     (lambda: ConvGenerator(-1), "latent: -1"),
 ])
 def test_bad_settings(make, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         make()

@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from monge.errors import InputError
 from monge.networks import MLP, TwoLayer, count_parameters
 
 
@@ -34,5 +35,5 @@ def test_mlp_shapes_and_layers():
     (lambda: MLP(3, [4], 2, dropout=1.0), "dropout: 1.0"),
 ])
 def test_bad_settings(make, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         make()

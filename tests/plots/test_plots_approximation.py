@@ -3,6 +3,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
+from monge.errors import InputError
 from monge.plots.approximation import plot_errors, plot_fits_1d, plot_fits_2d, shown_widths
 
 WIDTHS = [1, 2, 4, 8, 16, 32, 64, 128]
@@ -59,5 +60,5 @@ def test_fits_of_the_plane():
 
 
 def test_fits_of_the_plane_need_a_square_grid():
-    with pytest.raises(ValueError, match="grid: shape"):
+    with pytest.raises(InputError, match="grid: shape"):
         plot_fits_2d(np.zeros((10, 2)), np.zeros(10), np.zeros((1, 10)), [4])

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from monge.errors import InputError
 from monge.plots.classify import confusion_figure, decision_regions, learning_curves
 
 
@@ -16,7 +17,7 @@ def test_learning_curves_show_train_and_test():
     assert [line.get_label() for line in loss.get_lines()] == ["train", "test"]
     np.testing.assert_allclose(acc.get_lines()[1].get_ydata(), [45, 55, 65, 75, 85])
     assert "train 90.00%, test 85.00%" in acc.get_title()
-    with pytest.raises(ValueError, match="no record with epoch"):
+    with pytest.raises(InputError, match="no record with epoch"):
         learning_curves([{"epoch": 0}])
 
 
@@ -26,7 +27,7 @@ def test_confusion_figure_counts_errors():
     assert "9 of 10 correct, 1 errors" in ax.get_title()
     assert sorted(t.get_text() for t in ax.texts) == ["1", "4", "5"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
-    with pytest.raises(ValueError, match="square"):
+    with pytest.raises(InputError, match="square"):
         confusion_figure(np.zeros((2, 3)))
 
 
@@ -39,5 +40,5 @@ def test_decision_regions_two_and_three_classes():
     three = decision_regions(lambda p: torch.stack([p[:, 0], -p[:, 0], p[:, 1]], 1), x, torch.tensor([0, 1, 2]),
                              x, torch.tensor([0, 1, 2]), n_classes=3, resolution=10)
     assert set(np.unique(three.axes[0].get_images()[0].get_array())) <= {0, 1, 2}
-    with pytest.raises(ValueError, match="points of the plane"):
+    with pytest.raises(InputError, match="points of the plane"):
         decision_regions(lambda p: p, torch.zeros(3, 3), y, x, y, n_classes=2)

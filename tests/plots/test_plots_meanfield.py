@@ -3,6 +3,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
+from monge.errors import InputError
 from monge.plots.meanfield import (plot_energy, plot_fits, plot_grid_density, plot_particles, save_particles_gif,
                                    shown_times)
 
@@ -70,7 +71,7 @@ def test_grid_density_has_one_panel_per_time():
     figure = plot_grid_density(edges, densities, SNAPS[:3], [0, 1, 2], ("c", "y"))
     assert isinstance(figure, Figure) and len(figure.axes) == 3
     assert [ax.get_title() for ax in figure.axes] == ["t = 0", "t = 1", "t = 2"]
-    with pytest.raises(ValueError, match=r"densities: shape \(3, 5, 20\); expected \(S, 10, 20\)"):
+    with pytest.raises(InputError, match=r"densities: shape \(3, 5, 20\); expected \(S, 10, 20\)"):
         plot_grid_density(edges, densities[:, :5], SNAPS[:3], [0, 1, 2], ("c", "y"))
-    with pytest.raises(ValueError, match="snapshots"):
+    with pytest.raises(InputError, match="snapshots"):
         plot_grid_density(edges, densities, SNAPS[:2], [0, 1, 2], ("c", "y"))

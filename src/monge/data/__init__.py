@@ -3,7 +3,8 @@
 ``load(name)`` returns a :class:`Dataset` for chapter 1: train and test splits as torch tensors,
 standardised on the training split. ``load_points(name)`` returns :class:`Points` for chapter 2's
 generative networks: training and held-out samples in data units. This package imports nothing
-of monge but itself.
+of monge but itself and :mod:`monge.errors`; a refused argument or file raises its
+:class:`~monge.errors.InputError`.
 """
 
 from .augment import random_shift

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from monge.errors import InputError, InputTypeError
+
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | None = None,
                  mode: str = "replicate") -> torch.Tensor:
@@ -40,9 +42,11 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | N
     torch.Size([1, 1, 5])
     """
     if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
-        raise ValueError(f"max_shift: {max_shift!r}; expected a non-negative integer")
+        raise InputError(f"max_shift: {max_shift!r}; expected a non-negative integer")
+    if not isinstance(x, torch.Tensor):
+        raise InputTypeError(f"x: {type(x).__name__}; expected a torch tensor")
     if x.dim() not in (3, 4):
-        raise ValueError(f"x: shape {tuple(x.shape)}; expected signals (n, C, L) or images (n, C, H, W)")
+        raise InputError(f"x: shape {tuple(x.shape)}; expected signals (n, C, L) or images (n, C, H, W)")
     if max_shift == 0:
         return x
     k, n, spatial = max_shift, x.shape[0], x.shape[2:]

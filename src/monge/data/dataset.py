@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from monge.errors import InputError, InputTypeError
+
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
@@ -55,15 +57,15 @@ class Dataset:
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.dtype != torch.float32 or y.dtype != torch.int64:
-                raise TypeError(f"x_{split}, y_{split}: dtypes {x.dtype}, {y.dtype}; expected float32 and int64")
+                raise InputTypeError(f"x_{split}, y_{split}: dtypes {x.dtype}, {y.dtype}; expected float32 and int64")
             if tuple(x.shape[1:]) != tuple(self.shape) or len(x) != len(y):
-                raise ValueError(f"x_{split}, y_{split}: shapes {tuple(x.shape)}, {tuple(y.shape)}; expected "
+                raise InputError(f"x_{split}, y_{split}: shapes {tuple(x.shape)}, {tuple(y.shape)}; expected "
                                  f"(n, *{tuple(self.shape)}) and (n,)")
             if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.n_classes):
-                raise ValueError(f"y_{split}: labels from {int(y.min())} to {int(y.max())}; expected 0 to "
+                raise InputError(f"y_{split}: labels from {int(y.min())} to {int(y.max())}; expected 0 to "
                                  f"{self.n_classes - 1}")
         if len(self.class_names) != self.n_classes:
-            raise ValueError(f"class_names: {len(self.class_names)} names; expected n_classes = {self.n_classes}")
+            raise InputError(f"class_names: {len(self.class_names)} names; expected n_classes = {self.n_classes}")
 
     @property
     def n_train(self) -> int:
@@ -120,7 +122,7 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np
     present = counts[counts > 0]
     if present.min() < 2 or n_test < len(present) or len(y) - n_test < len(present):
         rare = int(np.argmin(np.where(counts > 0, counts, np.iinfo(np.int64).max)))
-        raise ValueError(f"labels: too few samples to split {len(y)} samples of {len(present)} classes into train and "
+        raise InputError(f"labels: too few samples to split {len(y)} samples of {len(present)} classes into train and "
                          f"test with test_fraction {test_fraction:g} (class {rare} has {counts[rare]}); expected at "
                          "least 2 samples per class and one per class in each split")
     train, test = train_test_split(np.arange(len(y)), test_size=n_test, stratify=y, random_state=seed)

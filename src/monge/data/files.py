@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import csv
 import os
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from monge.errors import InputError
 
 SUFFIXES = (".csv", ".npy", ".npz")  # labelled data
 ARRAY_SUFFIXES = (".npy", ".csv")  # points and weights
@@ -63,13 +67,17 @@ def read_table(path: Path, name: str, *, row: str = "one point per line",
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"{name}: {path} is not a text file; expected comma-separated numbers") from None
+        raise InputError(f"{name}: {path} is not a text file; expected comma-separated numbers") from None
     reader = csv.reader(text.splitlines())
-    lines = [(reader.line_num, cells) for cells in reader if any(cell.strip() for cell in cells)]
+    try:
+        lines = [(reader.line_num, cells) for cells in reader if any(cell.strip() for cell in cells)]
+    except csv.Error as error:  # e.g. a field beyond the csv module's limit of 131072 characters
+        raise InputError(f"{name}: line {reader.line_num} of {path} cannot be read as comma-separated values "
+                         f"({error}); expected comma-separated numbers") from None
     if lines and not all(_number(cell) for cell in lines[0][1]):
         lines = lines[1:]  # a header
     if not lines:
-        raise ValueError(f"{name}: {path} holds no rows of numbers; expected {row}")
+        raise InputError(f"{name}: {path} holds no rows of numbers; expected {row}")
     first, width = lines[0][0], len(lines[0][1])
     if all(len(cells) == width for _, cells in lines):
         try:
@@ -78,11 +86,11 @@ def read_table(path: Path, name: str, *, row: str = "one point per line",
             pass
     for k, cells in lines:  # the slow path, to say where the file is wrong
         if len(cells) != width:
-            raise ValueError(f"{name}: line {k} of {path} has {len(cells)} values but line {first} has {width}; "
+            raise InputError(f"{name}: line {k} of {path} has {len(cells)} values but line {first} has {width}; "
                              "expected the same number of comma-separated values on every line")
         for j, cell in enumerate(cells):
             if not _number(cell):
-                raise ValueError(f"{name}: line {k}, column {j + 1}{column(j, width)} of {path} is "
+                raise InputError(f"{name}: line {k}, column {j + 1}{column(j, width)} of {path} is "
                                  f"{cell.strip()!r}; expected a number")
     raise AssertionError("unreachable: the fast path failed but every cell is a number")
 
@@ -90,14 +98,14 @@ def read_table(path: Path, name: str, *, row: str = "one point per line",
 def _read_npy(path: Path, name: str) -> np.ndarray:
     with open(path, "rb") as fh:
         if fh.read(len(NPY_MAGIC)) != NPY_MAGIC:
-            raise ValueError(f"{name}: {path} is not a .npy file (it does not start with the NumPy header); "
+            raise InputError(f"{name}: {path} is not a .npy file (it does not start with the NumPy header); "
                              "expected an array saved with numpy.save")
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise ValueError(f"{name}: cannot read {path} as a .npy array ({' '.join(str(error).split())})") from None
+        raise InputError(f"{name}: cannot read {path} as a .npy array ({' '.join(str(error).split())})") from None
     if not isinstance(array, np.ndarray):
-        raise ValueError(f"{name}: {path} is an archive of several arrays (.npz); expected one .npy array")
+        raise InputError(f"{name}: {path} is an archive of several arrays (.npz); expected one .npy array")
     return array
 
 
@@ -111,19 +119,19 @@ def read_array(path: str | os.PathLike, name: str) -> np.ndarray:
     """
     file = Path(path)
     if file.suffix.lower() not in ARRAY_SUFFIXES:
-        raise ValueError(f"{name}: {path} has the suffix {file.suffix or '(none)'!r}; expected .npy or .csv")
+        raise InputError(f"{name}: {path} has the suffix {file.suffix or '(none)'!r}; expected .npy or .csv")
     if not file.exists():
         raise FileNotFoundError(f"{name}: no such file: {path}")
     if file.is_dir():
-        raise ValueError(f"{name}: {path} is a folder; expected a .npy or .csv file")
+        raise InputError(f"{name}: {path} is a folder; expected a .npy or .csv file")
     array = read_table(file, name)
     if array.dtype.kind not in "iuf":
-        raise ValueError(f"{name}: {path} holds values of dtype {array.dtype}; expected real numbers")
+        raise InputError(f"{name}: {path} holds values of dtype {array.dtype}; expected real numbers")
     array = array.astype(np.float64)
     bad = ~np.isfinite(array)
     if bad.any():
         first = np.argwhere(bad)[0].tolist()
-        raise ValueError(f"{name}: {path} holds {int(bad.sum())} NaN or infinite value(s) (the first at index "
+        raise InputError(f"{name}: {path} holds {int(bad.sum())} NaN or infinite value(s) (the first at index "
                          f"{tuple(first)}); expected finite numbers")
     return array
 
@@ -140,10 +148,10 @@ def load_points(path: str | os.PathLike, name: str) -> np.ndarray:
     if array.ndim == 1:
         array = array[:, None]
     if array.ndim != 2:
-        raise ValueError(f"{name}: {path} holds an array of shape {array.shape}; expected (n, d) points or (n,) "
+        raise InputError(f"{name}: {path} holds an array of shape {array.shape}; expected (n, d) points or (n,) "
                          "points on the line")
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name}: {path} holds an empty array of shape {array.shape}; expected at least one point")
+        raise InputError(f"{name}: {path} holds an empty array of shape {array.shape}; expected at least one point")
     return np.ascontiguousarray(array)
 
 
@@ -163,42 +171,44 @@ def load_weights(path: str | os.PathLike | None, name: str, n: int, points_path:
     if array.ndim == 2 and 1 in array.shape:
         array = array.ravel()
     if array.ndim != 1:
-        raise ValueError(f"{name}: {path} holds an array of shape {array.shape}; expected a 1-D array of weights")
+        raise InputError(f"{name}: {path} holds an array of shape {array.shape}; expected a 1-D array of weights")
     if len(array) != n:
-        raise ValueError(f"{name}: {len(array)} weights in {path} but {points_path} has {n} points; "
+        raise InputError(f"{name}: {len(array)} weights in {path} but {points_path} has {n} points; "
                          "expected one weight per point")
     if (array < 0).any():
-        raise ValueError(f"{name}: {int((array < 0).sum())} negative weights in {path} (the smallest "
+        raise InputError(f"{name}: {int((array < 0).sum())} negative weights in {path} (the smallest "
                          f"{array.min():.4g}); expected non-negative weights")
     if array.sum() <= 0:
-        raise ValueError(f"{name}: the weights in {path} sum to 0; expected a positive total mass")
+        raise InputError(f"{name}: the weights in {path} sum to 0; expected a positive total mass")
     return np.ascontiguousarray(array)
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.ndarray):
+            raise InputError(f"data: {path} holds one .npy array of shape {archive.shape}; expected a .npz archive "
+                             "of two arrays named 'x' (features) and 'y' (labels)")
+        with archive:
             names = sorted(archive.files)
             if "x" not in names or "y" not in names:
-                raise ValueError(f"data: {path} holds arrays {names}; expected two arrays named 'x' (features) "
+                raise InputError(f"data: {path} holds arrays {names}; expected two arrays named 'x' (features) "
                                  "and 'y' (labels)")
             return archive["x"], archive["y"]
-    except (OSError, EOFError) as error:
-        raise ValueError(f"data: cannot read {path} as a .npz archive ({' '.join(str(error).split())})") from None
-    except ValueError as error:
-        if str(error).startswith("data:"):
-            raise
-        raise ValueError(f"data: cannot read {path} as a .npz archive ({' '.join(str(error).split())})") from None
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:  # a damaged archive
+        raise InputError(f"data: cannot read {path} as a .npz archive ({' '.join(str(error).split())})") from None
 
 
 def _numeric(array: np.ndarray, what: str, path: Path) -> np.ndarray:
     if array.dtype.kind not in "biuf":
-        raise ValueError(f"data: the {what} in {path} have dtype {array.dtype}; expected numbers")
+        raise InputError(f"data: the {what} in {path} have dtype {array.dtype}; expected numbers")
     return array.astype(np.float64)
 
 
 def check_labels(y: np.ndarray, source: str, n_classes: int | None = None) -> np.ndarray:
-    """Labels ``y`` as int64 class indices ``0..K-1``; ``ValueError`` naming the first bad one otherwise.
+    """Labels ``y`` as int64 class indices ``0..K-1``; an ``InputError`` naming the first bad one otherwise.
 
     Parameters
     ----------
@@ -214,23 +224,23 @@ def check_labels(y: np.ndarray, source: str, n_classes: int | None = None) -> np
     bad = ~np.isfinite(y) | (y != np.round(y))
     if bad.any():
         k = int(np.argmax(bad))
-        raise ValueError(f"labels: {source} has {int(bad.sum())} label(s) that are not integers (the first, "
+        raise InputError(f"labels: {source} has {int(bad.sum())} label(s) that are not integers (the first, "
                          f"{float(y[k])!r}, at row {k + 1}); expected class indices 0, 1, ..., K-1")
     top = n_classes - 1 if n_classes is not None else None
     wrong = (y < 0) | (y > top if top is not None else False)
     if wrong.any():
         k = int(np.argmax(wrong))
         expected = f"0 to {top}" if top is not None else "0, 1, ..., K-1 (non-negative)"
-        raise ValueError(f"labels: {source} has {int(wrong.sum())} label(s) out of range (the first, {int(y[k])}, at "
+        raise InputError(f"labels: {source} has {int(wrong.sum())} label(s) out of range (the first, {int(y[k])}, at "
                          f"row {k + 1}); expected class indices {expected}")
     y = y.astype(np.int64)
     classes = np.unique(y)
     if len(classes) < 2:
-        raise ValueError(f"labels: every sample of {source} has label {int(classes[0])}: a single class; expected "
+        raise InputError(f"labels: every sample of {source} has label {int(classes[0])}: a single class; expected "
                          "at least 2 classes")
     missing = sorted(set(range(int(classes.max()) + 1)) - set(classes.tolist()))
     if missing:
-        raise ValueError(f"labels: {source} has no sample of class(es) {missing[:10]}; expected class indices "
+        raise InputError(f"labels: {source} has no sample of class(es) {missing[:10]}; expected class indices "
                          f"0, 1, ..., K-1, each of them present")
     return y
 
@@ -247,26 +257,26 @@ def read_labelled(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     ------
     FileNotFoundError
         No such file.
-    ValueError
+    InputError (a ValueError)
         An unknown suffix, an unreadable file, rows of different lengths, features and labels of
         different lengths, non-numeric or non-finite features, labels that are not class indices
         ``0..K-1`` or a single class.
     """
     file = Path(path)
     if file.suffix.lower() not in SUFFIXES:
-        raise ValueError(f"data: {path} has the suffix {file.suffix or '(none)'!r}; expected one of "
+        raise InputError(f"data: {path} has the suffix {file.suffix or '(none)'!r}; expected one of "
                          f"{', '.join(SUFFIXES)}")
     if not file.exists():
         raise FileNotFoundError(f"data: no such file: {path}")
     if file.is_dir():
-        raise ValueError(f"data: {path} is a folder; expected a {'/'.join(SUFFIXES)} file")
+        raise InputError(f"data: {path} is a folder; expected a {'/'.join(SUFFIXES)} file")
     if file.suffix.lower() == ".npz":
         x, y = _read_npz(file)
         if y.ndim != 1 or x.ndim not in (2, 3, 4):
-            raise ValueError(f"data: {path} holds x of shape {x.shape} and y of shape {y.shape}; expected x (n, d), "
+            raise InputError(f"data: {path} holds x of shape {x.shape} and y of shape {y.shape}; expected x (n, d), "
                              "(n, H, W) or (n, C, H, W) and y (n,)")
         if len(x) != len(y):
-            raise ValueError(f"data: x has {len(x)} rows but y has {len(y)} in {path}; expected one label per sample")
+            raise InputError(f"data: x has {len(x)} rows but y has {len(y)} in {path}; expected one label per sample")
         x = _numeric(x, "features x", file)
         y = _numeric(y, "labels y", file)
         if x.ndim == 3:
@@ -276,15 +286,15 @@ def read_labelled(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
                            column=lambda j, width: " (the label)" if j == width - 1 else f" (feature {j + 1})")
         table = _numeric(table, "values", file)
         if table.ndim != 2 or table.shape[1] < 2:
-            raise ValueError(f"data: {path} holds an array of shape {table.shape}; expected (n, d + 1): features, then "
+            raise InputError(f"data: {path} holds an array of shape {table.shape}; expected (n, d + 1): features, then "
                              "the label in the last column")
         x, y = table[:, :-1], table[:, -1]
     if len(y) < 4:
-        raise ValueError(f"data: {path} holds {len(y)} samples; expected at least 4 (to split into train and test)")
+        raise InputError(f"data: {path} holds {len(y)} samples; expected at least 4 (to split into train and test)")
     bad = ~np.isfinite(x)
     if bad.any():
         first = tuple(int(i) + 1 for i in np.argwhere(bad)[0])
         where = f"position {first[1:]}" if x.ndim > 2 else f"column {first[1]}"
-        raise ValueError(f"data: {path} holds {int(bad.sum())} NaN or infinite feature value(s) (the first at row "
+        raise InputError(f"data: {path} holds {int(bad.sum())} NaN or infinite feature value(s) (the first at row "
                          f"{first[0]}, {where}); expected finite numbers")
     return np.ascontiguousarray(x), check_labels(y, str(path))

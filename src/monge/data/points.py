@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from monge.errors import InputError, InputTypeError
+
 from .dataset import stratified_split
 from .toys import GENERATIVE_TOYS, Modes, modes
 
@@ -74,7 +76,7 @@ class Points:
 
 def _count(value, name: str, least: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{name}: {value!r}; expected an integer >= {least}")
+        raise InputError(f"{name}: {value!r}; expected an integer >= {least}")
     return int(value)
 
 
@@ -127,13 +129,15 @@ def load_points(name: str, *, seed: int = 0, n_train: int | None = None, n_test:
     (Points('gaussians8': 1000 train / 200 test, shape (2,)), 8)
     """
     _count(seed, "seed", 0)
+    if not isinstance(name, str):
+        raise InputTypeError(f"data: {type(name).__name__}; expected a data set name: {', '.join(POINT_SETS)}")
     if name in GENERATIVE_TOYS:
         return _toy(name, int(seed), n_train, n_test, noise)
     if name == "digits":
         if n_train is not None or n_test is not None or noise is not None:
-            raise ValueError("n_train, n_test, noise: only for the toys; digits has a fixed size")
+            raise InputError("n_train, n_test, noise: only for the toys; digits has a fixed size")
         return _digits(int(seed))
-    raise ValueError(f"data: {name!r}; expected one of {', '.join(POINT_SETS)} (or an array of points for from_array)")
+    raise InputError(f"data: {name!r}; expected one of {', '.join(POINT_SETS)} (or an array of points for from_array)")
 
 
 def from_array(name: str, array, *, seed: int = 0, test_fraction: float = TEST_FRACTION) -> Points:
@@ -152,19 +156,22 @@ def from_array(name: str, array, *, seed: int = 0, test_fraction: float = TEST_F
 
     Raises
     ------
-    ValueError
-        Not a finite 2-D array, or too few points to hold some out (at least 4).
+    InputError (a ValueError)
+        Not a finite 2-D array of numbers, or too few points to hold some out (at least 4).
     """
-    x = np.asarray(array, dtype=np.float64)
+    try:
+        x = np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"data: {name} cannot be read as numbers ({error}); expected points (n, d)") from None
     if x.ndim != 2 or x.shape[1] < 1:
-        raise ValueError(f"data: {name} holds an array of shape {x.shape}; expected points (n, d)")
+        raise InputError(f"data: {name} holds an array of shape {x.shape}; expected points (n, d)")
     if len(x) < 4:
-        raise ValueError(f"data: {name} holds {len(x)} points; expected at least 4 (some are held out for testing)")
+        raise InputError(f"data: {name} holds {len(x)} points; expected at least 4 (some are held out for testing)")
     if not np.isfinite(x).all():
-        raise ValueError(f"data: {name} holds NaN or infinite values; expected finite numbers")
+        raise InputError(f"data: {name} holds NaN or infinite values; expected finite numbers")
     _count(seed, "seed", 0)
     if not (isinstance(test_fraction, float) and 0 < test_fraction < 1):
-        raise ValueError(f"test_fraction: {test_fraction!r}; expected a number in (0, 1)")
+        raise InputError(f"test_fraction: {test_fraction!r}; expected a number in (0, 1)")
     order = np.random.default_rng(seed).permutation(len(x))
     n_test = max(1, int(round(test_fraction * len(x))))
     test, train = np.sort(order[:n_test]), np.sort(order[n_test:])

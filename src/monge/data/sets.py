@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from monge.errors import InputError, InputTypeError
+
 from .dataset import Dataset, standardised, stratified_split
 from .files import SUFFIXES, is_file_name, read_labelled
 from .toys import TOYS
@@ -34,7 +36,7 @@ MNIST1D_SEED = 42
 
 def _seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: {seed!r}; expected a non-negative integer")
+        raise InputError(f"seed: {seed!r}; expected a non-negative integer")
     return int(seed)
 
 
@@ -72,7 +74,7 @@ def _mnist1d_arrays(seed: int) -> tuple[np.ndarray, ...]:
 
 def _mnist1d(seed: int, test_fraction: float | None) -> Dataset:
     if test_fraction is not None:
-        raise ValueError(f"test_fraction: {test_fraction!r}; MNIST-1D has its own fixed 80/20 split, expected None")
+        raise InputError(f"test_fraction: {test_fraction!r}; MNIST-1D has its own fixed 80/20 split, expected None")
     x, y, x_test, y_test = _mnist1d_arrays(MNIST1D_SEED + seed)
     return standardised("mnist1d", x[:, None, :], y.astype(np.int64), x_test[:, None, :], y_test.astype(np.int64),
                         class_names=[str(c) for c in range(10)],
@@ -110,7 +112,7 @@ def load(name: str | os.PathLike, *, seed: int = 0, n_samples: int | None = None
 
     Raises
     ------
-    ValueError
+    InputError (a ValueError)
         An unknown name (the message lists the choices), options that do not apply, or a bad file.
     FileNotFoundError
         A file name that does not exist.
@@ -126,13 +128,13 @@ def load(name: str | os.PathLike, *, seed: int = 0, n_samples: int | None = None
     seed = _seed(seed)
     key = os.fspath(name) if isinstance(name, os.PathLike) else name
     if not isinstance(key, str):
-        raise TypeError(f"name: {type(name).__name__}; expected a data set name or a file path")
+        raise InputTypeError(f"name: {type(name).__name__}; expected a data set name or a file path")
     toy = key in TOYS
     if not toy and (n_samples is not None or noise is not None):
-        raise ValueError(f"n_samples, noise: only for the toys {', '.join(TOYS)}; {key!r} has a fixed size")
+        raise InputError(f"n_samples, noise: only for the toys {', '.join(TOYS)}; {key!r} has a fixed size")
     number = isinstance(test_fraction, (int, float)) and not isinstance(test_fraction, bool)
     if test_fraction is not None and not (number and 0 < test_fraction < 1):
-        raise ValueError(f"test_fraction: {test_fraction!r}; expected a number in (0, 1)")
+        raise InputError(f"test_fraction: {test_fraction!r}; expected a number in (0, 1)")
     if key == "mnist1d":
         return _mnist1d(seed, test_fraction)
     fraction = TEST_FRACTION if test_fraction is None else float(test_fraction)
@@ -140,6 +142,8 @@ def load(name: str | os.PathLike, *, seed: int = 0, n_samples: int | None = None
         return _digits(seed, fraction)
     if toy:
         n = 1000 if n_samples is None else n_samples
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+            raise InputError(f"n_samples: {n!r}; expected an integer >= 2 (points of the {key} data set)")
         kwargs = {} if noise is None else {"noise": noise}
         x, y = TOYS[key](n, seed=seed, **kwargs)
         return _split(key, x, y, seed, fraction, ["0", "1"] if y.max() == 1 else [str(c) for c in range(y.max() + 1)],
@@ -149,5 +153,5 @@ def load(name: str | os.PathLike, *, seed: int = 0, n_samples: int | None = None
         x, y = read_labelled(key)
         return _split(Path(key).name, x, y, seed, fraction, [str(c) for c in range(int(y.max()) + 1)],
                       f"the file {key}: {len(y)} samples of shape {x.shape[1:]}")
-    raise ValueError(f"data: {key!r} is not a data set; expected one of {', '.join(DATASETS)}, or a file "
+    raise InputError(f"data: {key!r} is not a data set; expected one of {', '.join(DATASETS)}, or a file "
                      f"ending in {', '.join(SUFFIXES)}")

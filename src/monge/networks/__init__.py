@@ -1,6 +1,7 @@
 """Networks of the texts: the two-layer network of Figure 1.1, MLPs, convolutional networks, generators, critics.
 
-Plain ``torch.nn.Module`` s; this package imports nothing of monge but itself.
+Plain ``torch.nn.Module`` s; this package imports nothing of monge but itself and :mod:`monge.errors` (a refused
+hyperparameter raises its :class:`~monge.errors.InputError`).
 """
 
 from .convnet import ConvNet

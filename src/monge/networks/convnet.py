@@ -17,13 +17,11 @@ import math
 import torch
 from torch import nn
 
+from monge.errors import InputError
+
+from ._checks import positive, probability, sizes
+
 _LAYERS = {1: (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d), 2: (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d)}
-
-
-def _positive(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: {value!r}; expected a positive integer")
-    return value
 
 
 class ConvNet(nn.Module):
@@ -66,20 +64,18 @@ class ConvNet(nn.Module):
                  dropout: float = 0.2, batch_norm: bool = True):
         super().__init__()
         shape = tuple(shape)
-        sizes = all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape)
-        if len(shape) not in (2, 3) or not sizes:
-            raise ValueError(f"shape: {shape!r}; expected (channels, length) or (channels, height, width)")
-        channels = [_positive(c, "channels") for c in channels]
+        if len(shape) not in (2, 3) or not sizes(shape):
+            raise InputError(f"shape: {shape!r}; expected (channels, length) or (channels, height, width)")
+        channels = [positive(c, "channels") for c in channels]
         if not channels:
-            raise ValueError("channels: empty; expected at least one stage")
-        _positive(n_classes, "n_classes"), _positive(convs_per_stage, "convs_per_stage")
-        if _positive(kernel_size, "kernel_size") % 2 == 0:
-            raise ValueError(f"kernel_size: {kernel_size}; expected an odd size (a centred neighbourhood)")
-        if not (isinstance(dropout, (int, float)) and not isinstance(dropout, bool) and 0 <= dropout < 1):
-            raise ValueError(f"dropout: {dropout!r}; expected a probability in [0, 1)")
+            raise InputError("channels: empty; expected at least one stage")
+        positive(n_classes, "n_classes"), positive(convs_per_stage, "convs_per_stage")
+        if positive(kernel_size, "kernel_size") % 2 == 0:
+            raise InputError(f"kernel_size: {kernel_size}; expected an odd size (a centred neighbourhood)")
+        probability(dropout, "dropout")
         spatial = list(shape[1:])
         if min(spatial) < 2 ** len(channels):
-            raise ValueError(f"channels: {len(channels)} stages halve the size {tuple(spatial)} {len(channels)} times; "
+            raise InputError(f"channels: {len(channels)} stages halve the size {tuple(spatial)} {len(channels)} times; "
                              f"expected at most {int(math.log2(min(spatial)))} stages for this shape")
         conv, norm, pool = _LAYERS[len(spatial)]
         stages, flow, before = [], [], shape[0]

@@ -19,15 +19,12 @@ import math
 import torch
 from torch import nn
 
+from monge.errors import InputError
+
+from ._checks import positive, sizes
 from .perceptron import make_activation
 
 NORMS = ("none", "layer")
-
-
-def _positive(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: {value!r}; expected a positive integer")
-    return value
 
 
 class MLPCritic(nn.Module):
@@ -52,8 +49,8 @@ class MLPCritic(nn.Module):
 
     def __init__(self, d_in: int, widths, activation: str = "relu"):
         super().__init__()
-        self.d_in = _positive(d_in, "d_in")
-        self.widths = [_positive(w, "widths") for w in widths]
+        self.d_in = positive(d_in, "d_in")
+        self.widths = [positive(w, "widths") for w in widths]
         self.activation_name = activation
         layers: list[nn.Module] = [nn.Flatten()]
         for a, b in zip([self.d_in, *self.widths], self.widths):
@@ -98,18 +95,18 @@ class ConvCritic(nn.Module):
     def __init__(self, shape=(1, 8, 8), channels=(32, 64, 128), norm: str = "none"):
         super().__init__()
         shape = tuple(shape)
-        if len(shape) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
-            raise ValueError(f"shape: {shape!r}; expected (channels, height, width), e.g. (1, 8, 8)")
-        self.channels = [_positive(c, "channels") for c in channels]
+        if len(shape) != 3 or not sizes(shape):
+            raise InputError(f"shape: {shape!r}; expected (channels, height, width), e.g. (1, 8, 8)")
+        self.channels = [positive(c, "channels") for c in channels]
         if not self.channels:
-            raise ValueError("channels: empty; expected at least one convolution")
+            raise InputError("channels: empty; expected at least one convolution")
         factor = 2 ** (len(self.channels) - 1)
         c, h, w = shape
         if h % factor or w % factor:
-            raise ValueError(f"shape: {shape!r}; height and width must be divisible by 2 ** (len(channels) - 1) "
+            raise InputError(f"shape: {shape!r}; height and width must be divisible by 2 ** (len(channels) - 1) "
                              f"= {factor}")
         if norm not in NORMS:
-            raise ValueError(f"norm: {norm!r}; expected one of {', '.join(NORMS)} (batch norm breaks the "
+            raise InputError(f"norm: {norm!r}; expected one of {', '.join(NORMS)} (batch norm breaks the "
                              "gradient penalty)")
         self.shape, self.norm = shape, norm
         layers: list[nn.Module] = []

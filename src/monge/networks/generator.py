@@ -14,27 +14,24 @@ import math
 import torch
 from torch import nn
 
+from monge.errors import InputError
+
+from ._checks import positive, sizes
 from .perceptron import make_activation
 
 OUTPUTS = {"identity": nn.Identity, "sigmoid": nn.Sigmoid}
 
 
-def _positive(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: {value!r}; expected a positive integer")
-    return value
-
-
 def _shape(shape) -> tuple[int, ...]:
     shape = (shape,) if isinstance(shape, int) and not isinstance(shape, bool) else tuple(shape)
-    if not shape or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
-        raise ValueError(f"shape: {shape!r}; expected a tuple of positive integers, e.g. (2,) or (1, 8, 8)")
+    if not shape or not sizes(shape):
+        raise InputError(f"shape: {shape!r}; expected a tuple of positive integers, e.g. (2,) or (1, 8, 8)")
     return shape
 
 
 def _output(output: str) -> nn.Module:
     if output not in OUTPUTS:
-        raise ValueError(f"output: {output!r}; expected one of {', '.join(OUTPUTS)}")
+        raise InputError(f"output: {output!r}; expected one of {', '.join(OUTPUTS)}")
     return OUTPUTS[output]()
 
 
@@ -54,7 +51,7 @@ class Generator(nn.Module):
         ``torch.Generator`` on that device) makes the draw reproducible.
         """
         weight = next(self.parameters())
-        n = _positive(n, "n")
+        n = positive(n, "n")
         return torch.randn(n, self.latent, generator=generator, device=weight.device, dtype=weight.dtype)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -96,8 +93,8 @@ class MLPGenerator(Generator):
 
     def __init__(self, latent: int, widths, shape, output: str = "identity", activation: str = "relu"):
         super().__init__()
-        self.latent, self.shape = _positive(latent, "latent"), _shape(shape)
-        self.widths = [_positive(w, "widths") for w in widths]
+        self.latent, self.shape = positive(latent, "latent"), _shape(shape)
+        self.widths = [positive(w, "widths") for w in widths]
         self.output_name, self.activation_name = output, activation
         layers: list[nn.Module] = []
         for a, b in zip([self.latent, *self.widths], self.widths):
@@ -143,16 +140,16 @@ class ConvGenerator(Generator):
 
     def __init__(self, latent: int, shape=(1, 8, 8), channels=(64, 32), output: str = "sigmoid"):
         super().__init__()
-        self.latent, self.shape = _positive(latent, "latent"), _shape(shape)
+        self.latent, self.shape = positive(latent, "latent"), _shape(shape)
         if len(self.shape) != 3:
-            raise ValueError(f"shape: {self.shape!r}; expected (channels, height, width) for a convolutional generator")
-        self.channels = [_positive(c, "channels") for c in channels]
+            raise InputError(f"shape: {self.shape!r}; expected (channels, height, width) for a convolutional generator")
+        self.channels = [positive(c, "channels") for c in channels]
         if not self.channels:
-            raise ValueError("channels: empty; expected at least one stage")
+            raise InputError("channels: empty; expected at least one stage")
         factor = 2 ** len(self.channels)
         c, h, w = self.shape
         if h % factor or w % factor:
-            raise ValueError(f"shape: {self.shape!r}; height and width must be divisible by 2 ** len(channels) = "
+            raise InputError(f"shape: {self.shape!r}; height and width must be divisible by 2 ** len(channels) = "
                              f"{factor}")
         self.start = (self.channels[0], h // factor, w // factor)
         self.output_name = output

@@ -12,20 +12,18 @@ import math
 import torch
 from torch import nn
 
+from monge.errors import InputError
+
+from ._checks import positive, probability
+
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "elu": nn.ELU,
                "leaky_relu": nn.LeakyReLU}
-
-
-def _positive(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: {value!r}; expected a positive integer")
-    return value
 
 
 def make_activation(name: str) -> nn.Module:
     """The activation module called ``name`` (one of :data:`ACTIVATIONS`)."""
     if name not in ACTIVATIONS:
-        raise ValueError(f"activation: {name!r}; expected one of {', '.join(ACTIVATIONS)}")
+        raise InputError(f"activation: {name!r}; expected one of {', '.join(ACTIVATIONS)}")
     return ACTIVATIONS[name]()
 
 
@@ -56,7 +54,7 @@ class TwoLayer(nn.Module):
 
     def __init__(self, d_in: int, width: int, d_out: int, probabilities: bool = False):
         super().__init__()
-        self.d_in, self.width, self.d_out = _positive(d_in, "d_in"), _positive(width, "width"), _positive(d_out, "d_out")
+        self.d_in, self.width, self.d_out = positive(d_in, "d_in"), positive(width, "width"), positive(d_out, "d_out")
         self.probabilities = bool(probabilities)
         self.hidden = nn.Linear(d_in, width)   # W1, b1
         self.output = nn.Linear(width, d_out)  # W2, b2
@@ -101,10 +99,9 @@ class MLP(nn.Module):
 
     def __init__(self, d_in: int, widths, d_out: int, activation: str = "relu", dropout: float = 0.0):
         super().__init__()
-        widths = [int(_positive(w, "widths")) for w in widths]
-        if not (isinstance(dropout, (int, float)) and not isinstance(dropout, bool) and 0 <= dropout < 1):
-            raise ValueError(f"dropout: {dropout!r}; expected a probability in [0, 1)")
-        _positive(d_in, "d_in"), _positive(d_out, "d_out")
+        widths = [int(positive(w, "widths")) for w in widths]
+        probability(dropout, "dropout")
+        positive(d_in, "d_in"), positive(d_out, "d_out")
         layers: list[nn.Module] = [nn.Flatten()]
         for a, b in zip([d_in, *widths], widths):
             layers += [nn.Linear(a, b), make_activation(activation)]

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from monge.errors import InputError
+
 SUP_STYLE = dict(marker="o", color="#d62728")
 L2_STYLE = dict(marker="s", color="#1f77b4")
 
@@ -122,7 +124,7 @@ def plot_fits_2d(grid, values, fits, widths: Sequence[int], show: Sequence[int] 
     points, f, fits = _numpy(grid), _numpy(values), _numpy(fits)
     side = int(round(np.sqrt(len(points))))
     if side * side != len(points) or points.shape[1] != 2:
-        raise ValueError(f"grid: shape {points.shape}; expected a square grid of the plane, shape (g * g, 2)")
+        raise InputError(f"grid: shape {points.shape}; expected a square grid of the plane, shape (g * g, 2)")
     show = (shown_widths(widths, 4)[1:] if len(widths) > 3 else list(widths)) if show is None else list(show)
     extent = (points[:, 0].min(), points[:, 0].max(), points[:, 1].min(), points[:, 1].max())
 

@@ -13,6 +13,8 @@ import torch
 from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 from matplotlib.figure import Figure
 
+from monge.errors import InputError
+
 TRAIN, TEST = "#1f77b4", "#d62728"
 # TensorFlow Playground's two colours: orange for the first class, blue for the second.
 PLAYGROUND = LinearSegmentedColormap.from_list("playground", ["#f59322", "#e8eaeb", "#0877bd"])
@@ -36,7 +38,7 @@ def learning_curves(metrics: Sequence[dict], title: str = "") -> Figure:
     keys = ("epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy")
     records = [m for m in metrics if all(isinstance(m.get(k), (int, float)) for k in keys)]
     if not records:
-        raise ValueError(f"metrics: no record with {', '.join(keys)}; expected one per epoch")
+        raise InputError(f"metrics: no record with {', '.join(keys)}; expected one per epoch")
     epoch = np.array([m["epoch"] for m in records]) + 1
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
@@ -69,7 +71,7 @@ def confusion_figure(matrix, class_names: Sequence[str] | None = None, title: st
     """
     counts = np.asarray(matrix.cpu() if isinstance(matrix, torch.Tensor) else matrix)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
-        raise ValueError(f"matrix: shape {counts.shape}; expected a square (K, K) matrix")
+        raise InputError(f"matrix: shape {counts.shape}; expected a square (K, K) matrix")
     k = len(counts)
     names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
     size = min(9.0, 2.5 + 0.45 * k)
@@ -114,7 +116,7 @@ def decision_regions(predict: Callable[[torch.Tensor], torch.Tensor], x_train, y
     labels = [np.asarray(v.cpu() if isinstance(v, torch.Tensor) else v) for v in (y_train, y_test)]
     for p in points:
         if p.ndim != 2 or p.shape[1] != 2:
-            raise ValueError(f"x_train, x_test: shape {p.shape}; expected points of the plane (n, 2)")
+            raise InputError(f"x_train, x_test: shape {p.shape}; expected points of the plane (n, 2)")
     both = np.concatenate(points)
     low, high = both.min(0), both.max(0)
     pad = 0.08 * np.maximum(high - low, 1e-9)

@@ -21,6 +21,8 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from monge.errors import InputError
+
 ENERGY, DISSIPATION, GRID = "#1f77b4", "#d62728", "#2ca02c"
 WEIGHTS = "coolwarm"
 
@@ -227,10 +229,10 @@ def plot_grid_density(edges: Sequence, densities, snapshots, times: Sequence[flo
     ex, ey = (_numpy(e) for e in edges)
     rho, snaps = _numpy(densities), _numpy(snapshots)
     if rho.ndim != 3 or rho.shape[1:] != (len(ex) - 1, len(ey) - 1):
-        raise ValueError(f"densities: shape {rho.shape}; expected (S, {len(ex) - 1}, {len(ey) - 1}), one cell per "
+        raise InputError(f"densities: shape {rho.shape}; expected (S, {len(ex) - 1}, {len(ey) - 1}), one cell per "
                          "pair of faces in edges")
     if snaps.ndim != 3 or snaps.shape[0] != rho.shape[0] or snaps.shape[2] != 2 or len(times) != rho.shape[0]:
-        raise ValueError(f"snapshots: shape {snaps.shape} and {len(times)} times; expected ({rho.shape[0]}, N, 2) "
+        raise InputError(f"snapshots: shape {snaps.shape} and {len(times)} times; expected ({rho.shape[0]}, N, 2) "
                          "particles and one time per density")
     panels = len(rho)
     figure = Figure(figsize=(4.2 * panels, 4.0), layout="constrained")
