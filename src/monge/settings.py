@@ -83,3 +83,20 @@ def choice(name: str, value: Any, choices: Iterable[str]) -> str:
 def optional(check, name: str, value: Any, *args, **kwargs) -> Any:
     """``check(name, value, ...)`` unless ``value`` is ``None`` (a setting left to its default)."""
     return value if value is None else check(name, value, *args, **kwargs)
+
+
+def parse(text: str | None, name: str, kind: type) -> Any:
+    """The command-line text of setting ``name`` read as ``kind`` (int or float); ``None`` (not given) stays ``None``.
+
+    Parameters
+    ----------
+    text : str or None, the flag's text
+    name : str, the setting
+    kind : ``int`` or ``float``
+    """
+    if text is None:
+        return None
+    try:
+        return kind(str(text).strip())
+    except ValueError:
+        raise refuse(name, text, "an integer" if kind is int else "a number") from None

@@ -35,16 +35,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def parse(text: str | None, name: str, kind: type):
-    """The flag of setting ``name`` read as ``kind`` (int or float); ``None`` (not given) stays ``None``."""
-    if text is None:
-        return None
-    try:
-        return kind(str(text).strip())
-    except ValueError:
-        raise settings.refuse(name, text, "an integer" if kind is int else "a number") from None
-
-
 def parse_widths(text: str | None) -> tuple[int, ...] | None:
     """``"1,2,4"`` -> ``(1, 2, 4)``; an error naming ``widths (--widths)`` for a cell that is no integer."""
     if text is None:
@@ -62,8 +52,8 @@ def parse_widths(text: str | None) -> tuple[int, ...] | None:
 def run(args) -> int:
     """Run ``monge approximate`` from parsed arguments: the flags become an
     :class:`~monge.experiments.approximate.Config`."""
-    given = {name: parse(getattr(args, name), name, int) for name in ("steps", "starts", "n_train", "n_grid")}
-    given.update(target=args.target, widths=parse_widths(args.widths), lr=parse(args.lr, "lr", float), seed=args.seed)
+    given = {name: settings.parse(getattr(args, name), name, int) for name in ("steps", "starts", "n_train", "n_grid")}
+    given.update(target=args.target, widths=parse_widths(args.widths), lr=settings.parse(args.lr, "lr", float), seed=args.seed)
     config = experiment.Config(**{name: value for name, value in given.items() if value is not None})
-    experiment.run(config, args.out, quiet=args.quiet, threads=parse(args.threads, "threads", int))
+    experiment.run(config, args.out, quiet=args.quiet, threads=settings.parse(args.threads, "threads", int))
     return 0

@@ -67,16 +67,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def parse(text: str | None, name: str, kind: type):
-    """The flag of setting ``name`` read as ``kind`` (int or float); ``None`` (not given) stays ``None``."""
-    if text is None:
-        return None
-    try:
-        return kind(str(text).strip())
-    except ValueError:
-        raise settings.refuse(name, text, "an integer" if kind is int else "a number") from None
-
-
 def _numbers(text: str | None, name: str, sep: str, kind: type, count: int, example: str):
     """``count`` numbers separated by ``sep`` (``None`` when the flag is not given), e.g. ``160x80``."""
     if text is None:
@@ -92,12 +82,12 @@ def _numbers(text: str | None, name: str, sep: str, kind: type, count: int, exam
 
 def run(args) -> int:
     """Run ``monge flow`` from parsed arguments: the flags become a :class:`~monge.experiments.flow.Config`."""
-    given = {name: parse(getattr(args, name), name, kind) for name, kind in NUMBERS.items()}
+    given = {name: settings.parse(getattr(args, name), name, kind) for name, kind in NUMBERS.items()}
     given.update(example=args.example, method=args.method, scaling=args.scaling, unit=args.unit,
                  bad_start=args.bad_start, grid=args.grid, substep=not args.no_substep, seed=args.seed,
                  grid_cells=_numbers(args.grid_cells, "grid_cells", "x", int, 2, "NCxNY, e.g. 160x80"),
                  grid_box=_numbers(args.grid_box, "grid_box", ",", float, 4, "LO0,HI0,LO1,HI1 with LO < HI, e.g. "
                                    "-8,8,-4,4"))
     config = experiment.Config(**{name: value for name, value in given.items() if value is not None})
-    experiment.run(config, args.out, quiet=args.quiet, threads=parse(args.threads, "threads", int))
+    experiment.run(config, args.out, quiet=args.quiet, threads=settings.parse(args.threads, "threads", int))
     return 0
