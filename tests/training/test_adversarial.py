@@ -5,10 +5,11 @@ import pytest
 import torch
 from torch import nn
 
+from monge.errors import InputError, InputTypeError
 from monge.networks import MLPCritic, MLPGenerator
+from monge.runs import Run
 from monge.training.adversarial import WGANConfig, clip_weights_, critic_step, fit_wgan, gradient_penalty
 from monge.training.loop import FORMAT, DivergedError
-from monge.runs import Run
 
 
 def _lipschitz_bound(critic):
@@ -109,8 +110,9 @@ def test_short_run_logs_the_estimate_beside_the_exact_w1_and_checkpoints(tmp_pat
     g, f = _networks()
     run = Run.create("generate", {}, out=tmp_path, quiet=True)
     snapshots = []
-    summary = fit_wgan(g, f, DATA, run=run, mode=mode, steps=6, batch=32, exact_every=3, checkpoint_every=2,
-                       lr=1e-3, progress=False, every=4, on_snapshot=lambda step, gen: snapshots.append(step))
+    config = WGANConfig(mode=mode, steps=6, batch=32, exact_every=3, checkpoint_every=2, lr=1e-3)
+    summary = fit_wgan(g, f, DATA, config, run=run, progress=False, every=4,
+                       on_snapshot=lambda step, gen: snapshots.append(step))
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == list(range(6))
     keys = {"critic_loss", "generator_loss", "critic_w1", "time"}
@@ -141,20 +143,21 @@ def _stop_at(step):
 
 @pytest.mark.parametrize("mode, schedule", [("clip", "constant"), ("gp", "linear")])
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, mode, schedule):
-    settings = dict(mode=mode, schedule=schedule, steps=7, batch=16, n_critic=2, lr=1e-3, exact_every=2,
-                    checkpoint_every=2, progress=False)
+    config = WGANConfig(mode=mode, schedule=schedule, steps=7, batch=16, n_critic=2, lr=1e-3, exact_every=2,
+                        checkpoint_every=2)
     g, f = _networks()
-    whole = fit_wgan(g, f, DATA, run=Run.create("generate", {}, out=tmp_path / "whole", quiet=True), **settings)
+    whole = fit_wgan(g, f, DATA, config, run=Run.create("generate", {}, out=tmp_path / "whole", quiet=True),
+                     progress=False)
 
     g2, f2 = _networks()
     killed = tmp_path / "killed"
     with pytest.raises(_Stop):  # stopped after step 5: the checkpoint holds 4 steps, the metrics 5
-        fit_wgan(g2, f2, DATA, run=Run.create("generate", {}, out=killed, quiet=True), every=1,
-                 on_snapshot=_stop_at(5), **settings)
+        fit_wgan(g2, f2, DATA, config, run=Run.create("generate", {}, out=killed, quiet=True), progress=False,
+                 every=1, on_snapshot=_stop_at(5))
     assert torch.load(killed / "checkpoints" / "last.pt", weights_only=True)["index"] == 4
     g3, f3 = _networks(seed=1)  # other initial weights: the checkpoint must replace them
-    resumed = fit_wgan(g3, f3, DATA, run=Run.create("generate", {}, out=killed, resume=True, quiet=True),
-                       resume=True, **settings)
+    resumed = fit_wgan(g3, f3, DATA, config, run=Run.create("generate", {}, out=killed, resume=True, quiet=True),
+                       resume=True, progress=False)
     for a, b in ((g, g3), (f, f3)):
         assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
@@ -178,47 +181,58 @@ def test_watchdog_stops_on_nan(tmp_path):
     g, _ = _networks()
     run = Run.create("generate", {}, out=tmp_path, quiet=True)
     with pytest.raises(DivergedError, match="critic_loss is not finite at step 0"):
-        fit_wgan(g, NaNCritic(), DATA, run=run, mode="clip", steps=3, batch=8, progress=False)
+        fit_wgan(g, NaNCritic(), DATA, WGANConfig(mode="clip", steps=3, batch=8), run=run, progress=False)
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(n_critic=0), "n_critic"),
+    (dict(n_critic=0), r"n_critic \(--n-critic\): 0; expected an integer >= 1"),
     (dict(n_critic=-1), "n_critic"),
     (dict(clip=0.0), "clip"),
     (dict(lam=-1.0), "lam"),
-    (dict(mode="wgan"), "mode"),
+    (dict(mode="wgan"), "mode .*: 'wgan'; expected one of clip, gp"),
     (dict(lr=0.0), "lr"),
+    (dict(critic_lr=-1e-3), "critic_lr"),
     (dict(steps=0), "steps"),
     (dict(batch=0), "batch"),
     (dict(optimizer="sgd"), "optimizer"),
-    (dict(betas=(0.5, 1.0)), "betas"),
+    (dict(betas=(0.5, 1.0)), "betas .*: 1.0"),
+    (dict(betas=(0.5,)), r"betas .*: \(0.5,\); expected two numbers"),
     (dict(schedule="cosine"), "schedule"),
-    (dict(every=0), "every"),
     (dict(warmup=-1), "warmup"),
+    (dict(exact_every=0), "exact_every"),
+    (dict(seed=-1), "seed"),
 ])
-def test_bad_settings_name_the_argument(tmp_path, kwargs, match):
+def test_bad_settings_name_the_argument(kwargs, match):
+    with pytest.raises(InputError, match=f"^{match}"):
+        WGANConfig(**kwargs)
+
+
+def test_the_settings_are_frozen_and_bad_arguments_of_the_trainer(tmp_path):
+    config = WGANConfig(steps=2, batch=8, betas=[0.0, 0.9])
+    assert config.betas == (0.0, 0.9)
+    with pytest.raises(AttributeError):
+        config.steps = 3
     g, f = _networks()
     run = Run.create("generate", {}, out=tmp_path, quiet=True)
-    with pytest.raises(ValueError, match=f"^{match}"):
-        fit_wgan(g, f, DATA, run=run, steps=kwargs.pop("steps", 2), progress=False, **kwargs)
-    if match not in ("every",):
-        with pytest.raises(ValueError, match=f"^{match}"):
-            WGANConfig(**kwargs) if kwargs else WGANConfig(steps=0)
+    with pytest.raises(InputError, match="^every: 0"):
+        fit_wgan(g, f, DATA, config, run=run, progress=False, every=0)
+    with pytest.raises(InputTypeError, match="^config: dict; expected a WGANConfig"):
+        fit_wgan(g, f, DATA, {"steps": 2}, run=run, progress=False)
 
 
 def test_data_that_do_not_fit_the_generator(tmp_path):
     g, f = _networks()
-    run = Run.create("generate", {}, out=tmp_path, quiet=True)
-    with pytest.raises(ValueError, match="data: samples of shape"):
-        fit_wgan(g, f, torch.randn(50, 3), run=run, steps=2, progress=False)
-    with pytest.raises(ValueError, match="data: holds NaN"):
-        fit_wgan(g, f, torch.full((50, 2), math.nan), run=run, steps=2, progress=False)
+    run, config = Run.create("generate", {}, out=tmp_path, quiet=True), WGANConfig(steps=2)
+    with pytest.raises(InputError, match="data: samples of shape"):
+        fit_wgan(g, f, torch.randn(50, 3), config, run=run, progress=False)
+    with pytest.raises(InputError, match="data: holds NaN"):
+        fit_wgan(g, f, torch.full((50, 2), math.nan), config, run=run, progress=False)
 
 
 def test_two_time_scales_and_paper_defaults(tmp_path):
     g, f = _networks()
-    fit_wgan(g, f, DATA, run=Run.create("generate", {}, out=tmp_path / "a", quiet=True), steps=1, batch=8,
-             lr=1e-3, critic_lr=4e-3, progress=False)
+    fit_wgan(g, f, DATA, WGANConfig(steps=1, batch=8, lr=1e-3, critic_lr=4e-3),
+             run=Run.create("generate", {}, out=tmp_path / "a", quiet=True), progress=False)
     state = torch.load(tmp_path / "a" / "checkpoints" / "last.pt", weights_only=True)["optimizers"]
     assert state["generator"]["param_groups"][0]["lr"] == 1e-3 and state["critic"]["param_groups"][0]["lr"] == 4e-3
     assert WGANConfig(mode="clip").resolved().optimizer == "rmsprop" and WGANConfig(mode="clip").resolved().lr == 5e-5
@@ -228,9 +242,20 @@ def test_two_time_scales_and_paper_defaults(tmp_path):
 
 def test_generator_warms_up_while_the_critic_runs_at_full_speed(tmp_path):
     g, f = _networks()
-    fit_wgan(g, f, DATA, run=Run.create("generate", {}, out=tmp_path, quiet=True), steps=2, batch=8, lr=1e-3,
-             warmup=4, progress=False)
+    fit_wgan(g, f, DATA, WGANConfig(steps=2, batch=8, lr=1e-3, warmup=4),
+             run=Run.create("generate", {}, out=tmp_path, quiet=True), progress=False)
     state = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=True)["optimizers"]
     # after 2 of the 4 warm-up steps the factor is (2 + 1) / (4 + 1)
     assert state["generator"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 3 / 5)
     assert state["critic"]["param_groups"][0]["lr"] == 1e-3
+
+
+def test_a_run_resumed_at_its_end_reports_its_last_step(tmp_path):
+    config = WGANConfig(mode="clip", steps=3, batch=8, exact_every=1)
+    g, f = _networks()
+    whole = fit_wgan(g, f, DATA, config, run=Run.create("generate", {}, out=tmp_path, quiet=True), progress=False)
+    g, f = _networks(seed=1)
+    again = fit_wgan(g, f, DATA, config, run=Run.create("generate", {}, out=tmp_path, resume=True, quiet=True),
+                     resume=True, progress=False)
+    assert again["resumed_at_step"] == 3 and again["exact_w1"] == whole["exact_w1"] is not None
+    assert again["critic_w1"] == whole["critic_w1"] is not None

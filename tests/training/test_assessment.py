@@ -1,10 +1,14 @@
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from monge.data import load_points
+from monge.errors import InputError
+from monge.metrics import w2_floor
 from monge.networks import MLPGenerator
-from monge.training.assessment import assess, generate, interpolation
+from monge.training.assessment import assess, digits_classifier, generate, interpolation, judge_settings
 
 
 class _Data(MLPGenerator):
@@ -54,3 +58,29 @@ def test_interpolation_between_two_classes_of_a_classifier():
     path = interpolation(g, points, classifier, n_points=5)
     assert path["ends"] == [0, 1]
     assert path["labels"][0].startswith("0 (") and path["labels"][-1].startswith("1 (")
+
+
+def test_the_floor_is_measured_at_the_samples_n():
+    points = load_points("gaussians8", n_train=3000, n_test=1000)
+    result = assess(points.train[:300], points)
+    assert result["n_w2"] == 300 and result["n_samples"] == 300
+    assert result["w2_floor"] == w2_floor(points.train, points.test, n=300)
+
+
+def test_a_judge_is_trained_into_its_folder_then_read_back(tmp_path):
+    folder = tmp_path / "judge"
+    trained = digits_classifier(folder, epochs=1)
+    assert json.loads((folder / "config.json").read_text())["epochs"] == 1 and (folder / "summary.json").is_file()
+    images = load_points("digits").test[:50]
+    scores = trained(images)
+    assert scores.shape == (50, 10)
+    torch.testing.assert_close(digits_classifier(folder)(images), scores)
+
+
+def test_a_judge_must_be_a_digits_convnet(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"command": "classify", "data": "moons", "model": "mlp"}))
+    with pytest.raises(InputError, match=r"^judge \(--judge\): .* expected a finished monge classify run with data "
+                                         "digits and model convnet"):
+        judge_settings(tmp_path)
+    with pytest.raises(InputError, match=r"^judge \(--judge\): .* has no readable config.json"):
+        judge_settings(tmp_path / "nothing")

@@ -37,7 +37,7 @@ Example
 >>> data = torch.randn(500, 2) + 3.0
 >>> g, f = MLPGenerator(2, [32], (2,)), MLPCritic(2, [32])
 >>> run = Run.create("generate", {}, out=tempfile.mkdtemp(), quiet=True)
->>> summary = fit_wgan(g, f, data, mode="gp", steps=20, batch=64, lr=1e-3, run=run, progress=False)
+>>> summary = fit_wgan(g, f, data, WGANConfig(mode="gp", steps=20, batch=64, lr=1e-3), run=run, progress=False)
 >>> sorted(summary)
 ['cpu_seconds', 'critic_w1', 'exact_w1', 'mode', 'resumed_at_step', 'seconds', 'steps']
 """
@@ -50,14 +50,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
+from monge.errors import InputError, InputTypeError
+from monge.runs import Run, read_metrics
+from monge.settings import choice, integer, number, optional, refuse
 from monge.transport import wasserstein
 
+from .generative import check_snapshots, training_data
 from .loop import Loop
-from monge.runs import Run
 
 MODES = ("clip", "gp")
 OPTIMIZERS = ("rmsprop", "adam")
@@ -66,9 +68,9 @@ SCHEDULES = ("constant", "linear")
 PAPER = {"clip": dict(optimizer="rmsprop", lr=5e-5), "gp": dict(optimizer="adam", lr=1e-4)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class WGANConfig:
-    r"""Settings of :func:`fit_wgan` (its keyword arguments, minus the run and callbacks).
+    r"""Settings of :func:`fit_wgan`, checked when made (:class:`monge.errors.InputError` naming the field).
 
     Attributes
     ----------
@@ -111,7 +113,8 @@ class WGANConfig:
     seed: int = 0
 
     def __post_init__(self):
-        self.betas = tuple(self.betas)
+        if isinstance(self.betas, list):
+            object.__setattr__(self, "betas", tuple(self.betas))
         check(self)
 
     def resolved(self) -> "WGANConfig":
@@ -122,40 +125,22 @@ class WGANConfig:
                                    optimizer=paper["optimizer"] if self.optimizer is None else self.optimizer)
 
 
-def _integer(value, name: str, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{name}: {value!r}; expected an integer >= {least}")
-
-
-def _real(value, name: str, low: float, *, strict: bool, high: float = math.inf) -> None:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if not (ok and (value > low if strict else value >= low) and value < high):
-        bound = f"> {low:g}" if strict else f">= {low:g}"
-        raise ValueError(f"{name}: {value!r}; expected a finite number {bound}"
-                         + (f" and < {high:g}" if math.isfinite(high) else ""))
-
-
 def check(config: WGANConfig) -> None:
-    """Refuse settings of ``config`` (a :class:`WGANConfig`) that cannot train: a ``ValueError`` names the setting."""
-    if config.mode not in MODES:
-        raise ValueError(f"mode: {config.mode!r}; expected one of {', '.join(MODES)} (weight clipping or gradient "
-                         "penalty)")
+    """Refuse settings of ``config`` (a :class:`WGANConfig`) that cannot train: an :class:`InputError` names it."""
+    choice("mode", config.mode, MODES)
     for name, least in (("steps", 1), ("batch", 1), ("n_critic", 1), ("warmup", 0), ("exact_every", 1),
                         ("checkpoint_every", 1), ("seed", 0)):
-        _integer(getattr(config, name), name, least)
+        integer(name, getattr(config, name), least)
     for name in ("lr", "critic_lr"):
-        if getattr(config, name) is not None:
-            _real(getattr(config, name), name, 0.0, strict=True)
-    if config.optimizer is not None and config.optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer: {config.optimizer!r}; expected one of {', '.join(OPTIMIZERS)}")
-    if config.schedule not in SCHEDULES:
-        raise ValueError(f"schedule: {config.schedule!r}; expected one of {', '.join(SCHEDULES)}")
-    if len(config.betas) != 2:
-        raise ValueError(f"betas: {config.betas!r}; expected two numbers (beta1, beta2) in [0, 1)")
+        optional(number, name, getattr(config, name), 0.0, open_low=True)
+    optional(choice, "optimizer", config.optimizer, OPTIMIZERS)
+    choice("schedule", config.schedule, SCHEDULES)
+    if not isinstance(config.betas, tuple) or len(config.betas) != 2:
+        raise refuse("betas", config.betas, "two numbers (beta1, beta2) in [0, 1)")
     for beta in config.betas:
-        _real(beta, "betas", 0.0, strict=False, high=1.0)
-    _real(config.clip, "clip", 0.0, strict=True)
-    _real(config.lam, "lam", 0.0, strict=False)
+        number("betas", beta, 0.0, 1.0)
+    number("clip", config.clip, 0.0, open_low=True)
+    number("lam", config.lam, 0.0)
 
 
 def clip_weights_(critic: nn.Module, clip: float) -> None:
@@ -203,7 +188,7 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     (16.0, [5.0, 5.0, 5.0, 5.0])
     """
     if real.shape != fake.shape:
-        raise ValueError(f"fake: shape {tuple(fake.shape)}; expected the shape of real, {tuple(real.shape)}")
+        raise InputError(f"fake: shape {tuple(fake.shape)}; expected the shape of real, {tuple(real.shape)}")
     if t is None:
         t = torch.rand(len(real), generator=generator, device=real.device, dtype=real.dtype)
     t = t.reshape(-1, *([1] * (real.dim() - 1)))
@@ -304,30 +289,26 @@ def generator_step(generator: nn.Module, critic: nn.Module, optimizer: torch.opt
 
 
 def _data(data, generator: nn.Module) -> torch.Tensor:
+    """The training samples, checked, in the shape of the generator's samples (flat ones of the right size reshaped)."""
+    data = training_data(data, generator)
     weight = next(generator.parameters())
-    if isinstance(data, np.ndarray):
-        data = torch.from_numpy(data)
-    if not isinstance(data, torch.Tensor):
-        raise TypeError(f"data: {type(data).__name__}; expected a tensor or array of samples (n, *shape)")
-    if data.dim() < 2 or len(data) < 2:
-        raise ValueError(f"data: shape {tuple(data.shape)}; expected at least 2 samples, shape (n, *shape)")
-    data = data.to(device=weight.device, dtype=weight.dtype)
-    if not bool(torch.isfinite(data).all()):
-        raise ValueError("data: holds NaN or infinite values; expected finite samples")
     with torch.no_grad():
         shape = tuple(_sample(generator, 1, torch.Generator(weight.device).manual_seed(0)).shape[1:])
     if shape != tuple(data.shape[1:]):
         if math.prod(shape) != math.prod(data.shape[1:]):
-            raise ValueError(f"data: samples of shape {tuple(data.shape[1:])}; the generator makes {shape}")
+            raise InputError(f"data: samples of shape {tuple(data.shape[1:])}; the generator makes {shape}")
         data = data.reshape(len(data), *shape)
     return data
 
 
-def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: str = "gp", steps: int = 2000,
-             batch: int = 256, n_critic: int = 5, lr: float | None = None, critic_lr: float | None = None,
-             optimizer: str | None = None, betas: tuple[float, float] = (0.5, 0.9), schedule: str = "constant",
-             warmup: int = 0, clip: float = 0.01, lam: float = 10.0, exact_every: int = 25,
-             checkpoint_every: int = 200, seed: int = 0, resume: bool = False, progress: bool | None = None, tensorboard: bool | None = False,
+def _last_step(run: Run) -> dict:
+    """The metrics of the last step logged in ``run`` (empty if none)."""
+    steps = [record for record in read_metrics(run.path) if isinstance(record.get("step"), int)]
+    return steps[-1] if steps else {}
+
+
+def fit_wgan(generator: nn.Module, critic: nn.Module, data, config: WGANConfig | None = None, *, run: Run,
+             resume: bool = False, progress: bool | None = None, tensorboard: bool | None = False,
              every: int | None = None, on_snapshot: Callable[[int, nn.Module], None] | None = None) -> dict:
     r"""Train ``generator`` against ``critic`` (WGAN or WGAN-GP) on ``data``, writing the run folder ``run``.
 
@@ -347,6 +328,9 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
     critic : module, ``(n, *shape) -> (n,)`` (:class:`monge.networks.MLPCritic`, ``ConvCritic``)
     data : (n, *shape) Tensor or ndarray, the training samples :math:`z` (flat samples of the right
         size are reshaped to the generator's shape)
+    config : WGANConfig, optional
+        The settings (default ``WGANConfig()``); ``lr`` and ``optimizer`` left at ``None`` take the
+        paper's of the mode (:meth:`WGANConfig.resolved`).
     run : Run, the folder (made with ``resume=True`` to continue)
     resume : bool
         Continue from ``checkpoints/last.pt``: on the CPU the result is bit-identical to a run that
@@ -367,19 +351,16 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
 
     Raises
     ------
-    ValueError
-        A bad setting (naming it), data that do not fit the generator, or a checkpoint that does not
-        fit on ``resume``.
+    monge.errors.InputError
+        Data that do not fit the generator, or a checkpoint that does not fit on ``resume``.
     monge.training.loop.DivergedError
         A loss became NaN or infinite (the last good checkpoint is kept).
     """
-    config = WGANConfig(mode=mode, steps=steps, batch=batch, n_critic=n_critic, lr=lr, critic_lr=critic_lr,
-                        optimizer=optimizer, betas=betas, schedule=schedule, warmup=warmup, clip=clip, lam=lam,
-                        exact_every=exact_every, checkpoint_every=checkpoint_every, seed=seed).resolved()
-    if every is not None:
-        _integer(every, "every", 1)
-    if on_snapshot is not None and not callable(on_snapshot):
-        raise TypeError(f"on_snapshot: {type(on_snapshot).__name__}; expected a function (step, generator)")
+    config = WGANConfig() if config is None else config
+    if not isinstance(config, WGANConfig):
+        raise InputTypeError(f"config: {type(config).__name__}; expected a WGANConfig")
+    config = config.resolved()
+    check_snapshots(every, on_snapshot)
     data = _data(data, generator)
     device = data.device
     draws = torch.Generator().manual_seed(config.seed)  # minibatch indices, on the CPU
@@ -421,7 +402,7 @@ def fit_wgan(generator: nn.Module, critic: nn.Module, data, *, run: Run, mode: s
                 on_snapshot(done, generator)
     finally:
         loop.close()
-    last = loop.last
+    last = loop.last or _last_step(run)  # a run resumed at its end trained no step here
     summary = {"mode": config.mode, "steps": config.steps, "seconds": loop.extra["seconds"],
                "cpu_seconds": loop.extra["cpu_seconds"],
                "critic_w1": last.get("critic_w1"), "exact_w1": last.get("exact_w1"),

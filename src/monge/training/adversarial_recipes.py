@@ -35,11 +35,14 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from monge.errors import InputError
 from monge.networks import ConvCritic, ConvGenerator, MLPCritic, MLPGenerator
+from monge.settings import choice, refuse
 
 from .adversarial import MODES, WGANConfig
 
 NETWORKS = ("mlp", "conv")
+OUTPUTS = ("identity", "sigmoid")
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,8 @@ class WGANRecipe:
     generator : hidden widths (mlp) or channels (conv) of the generator
     critic : hidden widths (mlp) or channels (conv) of the critic
     output : the generator's output, ``"identity"`` or ``"sigmoid"`` (pixels in (0, 1))
-    training : WGANConfig, the keyword arguments of :func:`monge.training.adversarial.fit_wgan`
-        (``fit_wgan(g, f, data, run=run, **dataclasses.asdict(recipe.training))``)
+    training : WGANConfig, the settings of :func:`monge.training.adversarial.fit_wgan`
+        (``fit_wgan(g, f, data, recipe.training, run=run)``)
     """
 
     network: str
@@ -113,14 +116,85 @@ def wgan_defaults(data: str, mode: str, shape=None) -> WGANRecipe:
     -------
     WGANRecipe
     """
-    if mode not in MODES:
-        raise ValueError(f"mode: {mode!r}; expected one of {', '.join(MODES)}")
+    choice("mode", mode, MODES)
     if (data, mode) not in DEFAULTS:
         data = "images" if shape is not None and len(tuple(shape)) == 3 else "vectors"
     row = dict(DEFAULTS[(data, mode)])
     return WGANRecipe(**{**row, "training": WGANConfig(**row["training"])})
 
 
-def recipe_dict(recipe: WGANRecipe) -> dict:
-    """The recipe as plain values (for ``config.json``)."""
-    return dataclasses.asdict(recipe)
+# The fields of WGANConfig that monge generate sets from its own flags, not from its WGANSettings.
+OWN = ("steps", "batch", "lr", "checkpoint_every", "seed")
+
+
+@dataclass(frozen=True)
+class WGANSettings:
+    """The adversarial settings of ``monge generate`` beyond its flags (its ``wgan`` field), checked when made.
+
+    The critic's widths and the generator's output, and the fields of :class:`WGANConfig` other
+    than :data:`OWN` (``steps``, ``batch``, ``lr``, ``checkpoint_every`` and ``seed`` are the
+    command's own). Made from a measured recipe by :meth:`of`; :meth:`training` completes it into
+    the settings of :func:`monge.training.adversarial.fit_wgan`.
+
+    Attributes
+    ----------
+    critic : tuple of int, hidden widths (mlp) or channels (conv) of the critic
+    output : ``"identity"`` or ``"sigmoid"``, the generator's output
+    mode, n_critic, critic_lr, optimizer, betas, schedule, warmup, clip, lam, exact_every : those of
+        :class:`WGANConfig`
+
+    Examples
+    --------
+    >>> settings = WGANSettings.of(wgan_defaults("gaussians8", "gp"))
+    >>> settings.critic, settings.training(steps=10, batch=64, lr=2e-4, checkpoint_every=5, seed=0).n_critic
+    ((128, 128, 128), 5)
+    """
+
+    critic: tuple[int, ...]
+    output: str
+    mode: str
+    n_critic: int
+    critic_lr: float | None
+    optimizer: str | None
+    betas: tuple[float, float]
+    schedule: str
+    warmup: int
+    clip: float
+    lam: float
+    exact_every: int
+
+    def __post_init__(self):
+        for name in ("critic", "betas"):
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        if not isinstance(self.critic, tuple) or not self.critic or not all(
+                isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in self.critic):
+            raise refuse("critic", self.critic, "the critic's widths, positive integers")
+        choice("output", self.output, OUTPUTS)
+        self.training(steps=1, batch=1, lr=None, checkpoint_every=1, seed=0)  # checks the rest
+
+    @classmethod
+    def of(cls, recipe: WGANRecipe) -> "WGANSettings":
+        """The settings of a recipe (:func:`wgan_defaults`), less those of :data:`OWN`."""
+        rest = {f.name: getattr(recipe.training, f.name) for f in dataclasses.fields(WGANConfig) if f.name not in OWN}
+        return cls(critic=tuple(recipe.critic), output=recipe.output, **rest)
+
+    @classmethod
+    def from_json(cls, stored) -> "WGANSettings":
+        """The settings saved in a ``config.json``: ``stored``, a dict (with lists for tuples)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [name for name in names if not isinstance(stored, dict) or name not in stored]
+        if missing:
+            raise InputError(f"wgan: {stored!r} lacks {', '.join(missing)}; expected the adversarial settings of a "
+                             "monge generate run")
+        return cls(**{name: stored[name] for name in names})
+
+    def training(self, *, steps: int, batch: int, lr: float | None, checkpoint_every: int, seed: int) -> WGANConfig:
+        """The settings of :func:`~monge.training.adversarial.fit_wgan`: these, with the command's own.
+
+        Parameters
+        ----------
+        steps, batch, lr, checkpoint_every, seed : the fields of :data:`OWN`, as in :class:`WGANConfig`
+        """
+        rest = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("critic", "output")}
+        return WGANConfig(steps=steps, batch=batch, lr=lr, checkpoint_every=checkpoint_every, seed=seed, **rest)

@@ -10,6 +10,7 @@ two classes (or two modes).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +20,12 @@ import torch
 from torch import nn
 
 from monge.data import Points
+from monge.errors import InputError
 from monge.metrics import (class_histogram, high_quality, mean_confidence, modes_covered, total_variation, w2_floor,
                            w2_test)
+from monge.runs import CHECKPOINT, CONFIG, SUMMARY
 
 CLASSIFIER_EPOCHS = 30  # monge classify's recipe for the convnet on digits: 99.5% test accuracy
-N_SAMPLES = 10_000  # samples of the final generator: the class histogram's sampling noise is then ~0.01 TV
 N_W2 = 2000  # at most this many on each side of the exact W2
 SAMPLE_SEED = 20_260_205  # the latent codes of the final samples (not those of training)
 
@@ -49,7 +51,8 @@ def generate(generator: nn.Module, points: Points, n: int, *, seed: int = SAMPLE
     return samples * points.scale if points.scale is not None else samples
 
 
-def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
+def digits_classifier(folder: str | Path, *, seed: int = 0, epochs: int = CLASSIFIER_EPOCHS,
+                      quiet: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
     """The judge of generated digits: ``monge classify``'s convnet trained on real digits, as ``images -> scores``.
 
     When ``folder`` holds a finished ``monge classify --data digits`` run of the convnet (any
@@ -59,8 +62,9 @@ def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) 
 
     Parameters
     ----------
-    folder : path, a finished digits convnet run of ``monge classify``, or where to train one
-    seed : int, the seed of the judge's training (when it is trained here)
+    folder : path, a finished digits convnet run of ``monge classify``, or where to train one (a new or
+        empty folder)
+    seed, epochs : int, the seed and the epochs of the judge's training (when it is trained here)
     quiet : bool, train without progress lines
 
     Returns
@@ -70,7 +74,7 @@ def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) 
 
     Raises
     ------
-    ValueError
+    monge.errors.InputError
         ``folder`` holds a finished run that is not a convnet trained on the digits.
     """
     from monge.data import load
@@ -79,15 +83,15 @@ def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) 
     from .supervised import fit
 
     folder = Path(folder)
-    if (folder / "summary.json").is_file():
+    if (folder / SUMMARY).is_file():
         config = judge_settings(folder)
         data = load("digits", seed=config.data_seed)
         model = build_model(config, data)
-        state = torch.load(folder / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
+        state = torch.load(folder / CHECKPOINT, map_location="cpu", weights_only=True)
         model.load_state_dict(state["modules"]["model"])
     else:
         data = load("digits", seed=0)
-        config = resolve(SupervisedConfig(data="digits", model="convnet", epochs=CLASSIFIER_EPOCHS, seed=seed), data)
+        config = resolve(SupervisedConfig(data="digits", model="convnet", epochs=epochs, seed=seed), data)
         state = torch.get_rng_state()  # fit() seeds torch: keep the caller's random stream as it was
         try:
             model = fit(config, folder, quiet=quiet, progress=False).model
@@ -103,27 +107,36 @@ def digits_classifier(folder: str | Path, *, seed: int = 0, quiet: bool = True) 
     return scores
 
 
-def judge_settings(folder: Path):
-    """The settings of a finished ``monge classify`` run in ``folder``, checked to be a convnet on the digits."""
-    import dataclasses
+def judge_settings(folder: str | Path):
+    """The settings of a finished ``monge classify`` run in ``folder``, checked to be a convnet on the digits.
 
+    Raises
+    ------
+    monge.errors.InputError
+        ``folder`` has no readable ``config.json`` or holds another run; the message names ``judge (--judge)``.
+    """
     from .recipes import SupervisedConfig
 
+    folder = Path(folder)
     try:
-        stored = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        stored = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ValueError(f"judge: {folder} has no readable config.json ({error}); expected a finished monge "
+        raise InputError(f"judge (--judge): {folder} has no readable {CONFIG} ({error}); expected a finished monge "
                          "classify run") from None
     found = {k: stored.get(k) for k in ("command", "data", "model")} if isinstance(stored, dict) else stored
     if found != {"command": "classify", "data": "digits", "model": "convnet"}:
-        raise ValueError(f"judge: {folder} holds {found}; expected a finished monge classify run with data digits and "
-                         "model convnet")
+        raise InputError(f"judge (--judge): {folder} holds {found}; expected a finished monge classify run with data "
+                         "digits and model convnet")
     names = {f.name for f in dataclasses.fields(SupervisedConfig)}
     return SupervisedConfig(**{k: stored[k] for k in names if k in stored})
 
 
 def assess(samples: torch.Tensor, points: Points, classifier: Callable | None = None) -> dict:
-    """The figures of merit of ``samples`` (data units, ``(n, prod(shape))``) against ``points``.
+    r"""The figures of merit of ``samples`` (data units, ``(n, prod(shape))``) against ``points``.
+
+    The exact :math:`W_2` to the held-out data and its floor (training against held-out data) are
+    both measured on :math:`n` points a side, :math:`n = \min(` :data:`N_W2`, the samples, the
+    held-out points, the training points :math:`)`, so that the two are compared at equal :math:`n`.
 
     Returns
     -------
@@ -135,8 +148,9 @@ def assess(samples: torch.Tensor, points: Points, classifier: Callable | None = 
         ``test_class_confidence``) as a reference.
     """
     test, train = points.test.flatten(1), points.train.flatten(1)
-    result = {"n_samples": len(samples), "w2_test": w2_test(samples, test, n=N_W2),
-              "w2_floor": w2_floor(train, test, n=N_W2), "n_w2": min(N_W2, len(samples), len(test), len(train))}
+    n = min(N_W2, len(samples), len(test), len(train))
+    result = {"n_samples": len(samples), "w2_test": w2_test(samples, test, n=n), "w2_floor": w2_floor(train, test, n=n),
+              "n_w2": n}
     result["w2_ratio"] = result["w2_test"] / result["w2_floor"] if result["w2_floor"] > 0 else None
     if points.modes is not None:
         modes = points.modes
@@ -242,21 +256,3 @@ def interpolation(generator: nn.Module, points: Points, classifier: Callable | N
         confidence, predicted = probabilities.max(1)
         result["labels"] = [f"{int(c)} ({100 * float(p):.0f}%)" for c, p in zip(predicted, confidence)]
     return result
-
-
-def read_metrics(folder: str | Path) -> list[dict]:
-    """The records of ``metrics.jsonl`` (lines cut by a kill skipped).
-
-    Parameters
-    ----------
-    folder : path, a run folder
-    """
-    records = []
-    path = Path(folder) / "metrics.jsonl"
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-    return records

@@ -44,8 +44,8 @@ Example
 >>> _ = torch.manual_seed(0)
 >>> g = MLPGenerator(2, [32], (2,))
 >>> run = Run.create("generate", {}, out=tempfile.mkdtemp(), quiet=True)
->>> summary = fit_generator(g, torch.randn(500, 2) + 3.0, loss="exact", steps=50, batch=64, lr=1e-2, run=run,
-...                         progress=False)
+>>> summary = fit_generator(g, torch.randn(500, 2) + 3.0, OTConfig(loss="exact", steps=50, batch=64, lr=1e-2),
+...                         run=run, progress=False)
 >>> summary["steps"], summary["loss_name"]
 (50, 'exact')
 """
@@ -55,15 +55,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from monge.errors import InputError, InputTypeError
+from monge.runs import Run
+from monge.settings import choice, flag, integer, number, optional
 from monge.transport import OTLoss
 
 from .loop import Loop
-from monge.runs import Run
 
 # Loss name -> the method of monge.transport.OTLoss.
 LOSSES = {"exact": "exact", "sinkhorn": "sinkhorn_divergence", "sliced": "sliced"}
@@ -77,17 +80,67 @@ SINKHORN_OPTIONS = dict(anneal=False, tol=1e-2, warn=False)
 SLICED_DIRECTIONS = 64
 
 
-def _integer(value, name: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{name}: {value!r}; expected an integer >= {least}")
-    return int(value)
+def check_loss(loss: str, *, p: float | None = None, eps: float | None = None, rho: float | None = None) -> None:
+    """Refuse settings ``p``, ``eps``, ``rho`` of a transport loss that are bad or do not go with ``loss``.
+
+    A setting at ``None`` is left out. The :class:`monge.errors.InputError` names the setting and
+    its flag of ``monge generate``.
+    """
+    optional(number, "p", p, 0.0, open_low=True)
+    if loss == "sliced" and p is not None and p < 1:
+        raise InputError(f"p (--p): {p!r}; the sliced loss needs p >= 1")
+    for name, value, what in (("eps", eps, "a temperature"), ("rho", rho, "unbalanced transport")):
+        if value is not None and loss != "sinkhorn":
+            raise InputError(f"{name} ({flag(name)}): {value!r}; only the sinkhorn loss has {what}, not {loss!r}")
+        optional(number, name, value, 0.0, open_low=True)
 
 
-def _positive(value, name: str) -> float:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if not (ok and value > 0):
-        raise ValueError(f"{name}: {value!r}; expected a finite number > 0")
-    return float(value)
+def check_snapshots(every: int | None, on_snapshot) -> None:
+    """Refuse a bad snapshot callback of a trainer: ``every`` an integer >= 1 (or None), ``on_snapshot`` callable."""
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise InputError(f"every: {every!r}; expected an integer >= 1 (steps between snapshots)")
+    if on_snapshot is not None and not callable(on_snapshot):
+        raise InputTypeError(f"on_snapshot: {type(on_snapshot).__name__}; expected a function (step, generator)")
+
+
+@dataclass(frozen=True)
+class OTConfig:
+    r"""Settings of :func:`fit_generator`, checked when made (:class:`monge.errors.InputError` naming the field).
+
+    Attributes
+    ----------
+    loss : ``"exact"``, ``"sinkhorn"``, ``"sliced"`` (:func:`make_loss`) or a module ``(x, z) -> scalar``
+        on flat samples, e.g. ``OTLoss(p=2, method="exact")``
+    p, eps, rho, max_iter : of :func:`make_loss` (ignored for a module)
+    steps : Adam steps (the loop's unit)
+    batch : samples per minibatch, generated and real alike
+    lr : the (initial) learning rate of Adam
+    schedule : ``"cosine"`` (annealed to 0 over the steps) or ``"constant"``
+    checkpoint_every : write ``checkpoints/last.pt`` every this many steps (and at the last)
+    seed : seeds the ``torch.Generator`` s of the minibatches and latent codes
+    """
+
+    loss: str | nn.Module = "exact"
+    p: float = 1.0
+    eps: float | None = None
+    rho: float | None = None
+    max_iter: int = 20
+    steps: int = 2000
+    batch: int = 256
+    lr: float = 1e-3
+    schedule: str = "cosine"
+    checkpoint_every: int = 200
+    seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.loss, nn.Module):
+            choice("loss", self.loss, LOSSES)
+            check_loss(self.loss, p=number("p", self.p, 0.0, open_low=True), eps=self.eps, rho=self.rho)
+            integer("max_iter", self.max_iter, 1)
+        for name, least in (("steps", 1), ("batch", 2), ("checkpoint_every", 1), ("seed", 0)):
+            integer(name, getattr(self, name), least)
+        number("lr", self.lr, 0.0, open_low=True)
+        choice("schedule", self.schedule, SCHEDULES)
 
 
 def make_loss(loss: str | nn.Module = "exact", *, p: float = 1.0, eps: float | None = None,
@@ -126,51 +179,45 @@ def make_loss(loss: str | nn.Module = "exact", *, p: float = 1.0, eps: float | N
     """
     if isinstance(loss, nn.Module):
         return loss
-    if loss not in LOSSES:
-        raise ValueError(f"loss: {loss!r}; expected one of {', '.join(LOSSES)} or an OTLoss")
-    p = _positive(p, "p")
-    if loss == "sliced" and p < 1:
-        raise ValueError(f"p: {p!r}; the sliced loss needs p >= 1")
-    if eps is not None:
-        if loss != "sinkhorn":
-            raise ValueError(f"eps: {eps!r}; only the sinkhorn loss has a temperature, not {loss!r}")
-        _positive(eps, "eps")
-    if rho is not None:
-        if loss != "sinkhorn":
-            raise ValueError(f"rho: {rho!r}; only the sinkhorn loss has unbalanced transport, not {loss!r}")
-        rho = _positive(rho, "rho")
+    choice("loss", loss, LOSSES)
+    check_loss(loss, p=number("p", p, 0.0, open_low=True), eps=eps, rho=rho)
+    p, rho = float(p), None if rho is None else float(rho)
     if loss == "sinkhorn":
-        return OTLoss(p=p, method=LOSSES[loss], eps=eps, rho=rho, max_iter=_integer(max_iter, "max_iter", 1),
+        return OTLoss(p=p, method=LOSSES[loss], eps=eps, rho=rho, max_iter=integer("max_iter", max_iter, 1),
                       **SINKHORN_OPTIONS)
     if loss == "sliced":
         return OTLoss(p=p, method="sliced", n_directions=SLICED_DIRECTIONS)
     return OTLoss(p=p, method="exact")
 
 
-def _data(data, generator: nn.Module) -> torch.Tensor:
-    """The training samples as a float tensor on the generator's device, flat: ``(n, prod(shape))``."""
+def training_data(data, generator: nn.Module) -> torch.Tensor:
+    """The samples ``data``, checked (at least 2, finite), as a tensor of the device and dtype of ``generator``."""
     weight = next(generator.parameters())
     if isinstance(data, np.ndarray):
         data = torch.from_numpy(data)
     if not isinstance(data, torch.Tensor):
-        raise TypeError(f"data: {type(data).__name__}; expected a tensor or array of samples (n, *shape)")
+        raise InputTypeError(f"data: {type(data).__name__}; expected a tensor or array of samples (n, *shape)")
     if data.dim() < 2 or len(data) < 2:
-        raise ValueError(f"data: shape {tuple(data.shape)}; expected at least 2 samples, shape (n, *shape)")
-    data = data.to(device=weight.device, dtype=weight.dtype).flatten(1)
+        raise InputError(f"data: shape {tuple(data.shape)}; expected at least 2 samples, shape (n, *shape)")
+    data = data.to(device=weight.device, dtype=weight.dtype)
     if not bool(torch.isfinite(data).all()):
-        raise ValueError("data: holds NaN or infinite values; expected finite samples")
+        raise InputError("data: holds NaN or infinite values; expected finite samples")
+    return data
+
+
+def _data(data, generator: nn.Module) -> torch.Tensor:
+    """The training samples, checked, flat: ``(n, prod(shape))``."""
+    data = training_data(data, generator).flatten(1)
     size = math.prod(getattr(generator, "shape", ()) or (data.shape[1],))
     if size != data.shape[1]:
-        raise ValueError(f"data: samples of {data.shape[1]} values; the generator makes samples of shape "
+        raise InputError(f"data: samples of {data.shape[1]} values; the generator makes samples of shape "
                          f"{generator.shape} ({size} values)")
     return data
 
 
-def fit_generator(generator: nn.Module, data, *, run: Run, loss: str | nn.Module = "exact", p: float = 1.0,
-                  eps: float | None = None, rho: float | None = None, max_iter: int = 20, steps: int = 2000,
-                  batch: int = 256, lr: float = 1e-3, schedule: str = "cosine", checkpoint_every: int = 200,
-                  seed: int = 0, resume: bool = False, progress: bool | None = None, tensorboard: bool | None = False,
-                  every: int | None = None, on_snapshot: Callable[[int, nn.Module], None] | None = None) -> dict:
+def fit_generator(generator: nn.Module, data, config: OTConfig | None = None, *, run: Run, resume: bool = False,
+                  progress: bool | None = None, tensorboard: bool | None = False, every: int | None = None,
+                  on_snapshot: Callable[[int, nn.Module], None] | None = None) -> dict:
     r"""Train ``generator`` by minibatch optimal transport to ``data``, writing the run folder ``run``.
 
     Each step draws ``batch`` samples :math:`z_j` of ``data`` (with replacement) and ``batch``
@@ -179,7 +226,7 @@ def fit_generator(generator: nn.Module, data, *, run: Run, loss: str | nn.Module
     .. math:: L(w) = \mathrm{loss}(\{x_i\}, \{z_j\}), \quad \text{e.g. }
               \frac1n \min_s \sum_i \|g_w(y_i) - z_{s_i}\|^p \ (\texttt{"exact"}),
 
-    differentiated at the optimal permutation (or plan). The learning rate follows ``schedule``.
+    differentiated at the optimal permutation (or plan). The learning rate follows ``config.schedule``.
     ``metrics.jsonl`` gets per step ``loss``, ``lr`` and ``time`` (training seconds so far); a NaN
     or infinite loss stops the run (:class:`monge.training.loop.DivergedError`).
 
@@ -189,16 +236,9 @@ def fit_generator(generator: nn.Module, data, *, run: Run, loss: str | nn.Module
         :class:`monge.networks.ConvGenerator`)
     data : (n, *shape) or (n, prod(shape)) Tensor or ndarray, the samples :math:`z`, in the
         generator's units
+    config : OTConfig, optional
+        The loss and its optimisation (default ``OTConfig()``: exact matching, 2000 steps of 256).
     run : Run, the folder (made with ``resume=True`` to continue)
-    loss : ``"exact"``, ``"sinkhorn"``, ``"sliced"`` (:func:`make_loss`) or a module ``(x, z) -> scalar``
-        on flat samples, e.g. ``OTLoss(p=2, method="exact")``
-    p, eps, rho, max_iter : of :func:`make_loss` (ignored for a module)
-    steps : int, Adam steps (the loop's unit)
-    batch : int, samples per minibatch, generated and real alike
-    lr : float, the (initial) learning rate of Adam
-    schedule : ``"cosine"`` (annealed to 0 over the steps) or ``"constant"``
-    checkpoint_every : int, write ``checkpoints/last.pt`` every this many steps (and at the last)
-    seed : int, seeds the ``torch.Generator`` s of the minibatches and latent codes
     resume : bool
         Continue from ``checkpoints/last.pt``: on the CPU the result is bit-identical to a run that
         was never interrupted.
@@ -216,33 +256,28 @@ def fit_generator(generator: nn.Module, data, *, run: Run, loss: str | nn.Module
 
     Raises
     ------
-    ValueError
-        A bad setting (naming it), data that do not fit the generator, or a checkpoint that does not
-        fit on ``resume``.
+    monge.errors.InputError
+        Data that do not fit the generator, or a checkpoint that does not fit on ``resume``.
     monge.training.loop.DivergedError
         The loss became NaN or infinite (the last good checkpoint is kept).
     """
-    objective = make_loss(loss, p=p, eps=eps, rho=rho, max_iter=max_iter)
-    steps, batch = _integer(steps, "steps", 1), _integer(batch, "batch", 2)
-    lr = _positive(lr, "lr")
-    checkpoint_every, seed = _integer(checkpoint_every, "checkpoint_every", 1), _integer(seed, "seed", 0)
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule: {schedule!r}; expected one of {', '.join(SCHEDULES)}")
-    if every is not None:
-        _integer(every, "every", 1)
-    if on_snapshot is not None and not callable(on_snapshot):
-        raise TypeError(f"on_snapshot: {type(on_snapshot).__name__}; expected a function (step, generator)")
+    config = OTConfig() if config is None else config
+    if not isinstance(config, OTConfig):
+        raise InputTypeError(f"config: {type(config).__name__}; expected an OTConfig")
+    check_snapshots(every, on_snapshot)
+    loss, steps, batch, seed = config.loss, config.steps, config.batch, config.seed
+    objective = make_loss(loss, p=config.p, eps=config.eps, rho=config.rho, max_iter=config.max_iter)
     data = _data(data, generator)
     device = data.device
     draws = torch.Generator().manual_seed(seed)  # minibatch indices, on the CPU
     noise = torch.Generator(device).manual_seed(seed + 1)  # latent codes
-    optimizer = torch.optim.Adam(generator.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(generator.parameters(), lr=float(config.lr))
     schedulers = {}
-    if schedule == "cosine":
+    if config.schedule == "cosine":
         schedulers["schedule"] = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     loop = Loop(run, modules={"generator": generator}, optimizers={"adam": optimizer}, schedulers=schedulers,
                 generators={"data": draws, "noise": noise}, total=steps, unit="step",
-                checkpoint_every=checkpoint_every, resume=resume, progress=progress, tensorboard=tensorboard,
+                checkpoint_every=config.checkpoint_every, resume=resume, progress=progress, tensorboard=tensorboard,
                 extra={"seconds": 0.0, "cpu_seconds": 0.0, "recent": []})
     started_at = loop.index
     if loop.index == 0:
@@ -253,8 +288,8 @@ def fit_generator(generator: nn.Module, data, *, run: Run, loss: str | nn.Module
     try:
         for index in loop:
             start, cpu = time.perf_counter(), time.process_time()
-            if fresh:  # new random directions every step, reproducible from the step
-                objective.options["seed"] = seed * 1_000_003 + index
+            if fresh:  # new random directions every step, reproducible from the step (a seed below 2**64)
+                objective.options["seed"] = (seed * 1_000_003 + index) % 2**64
             z = data[torch.randint(len(data), (batch,), generator=draws).to(device)]
             x = generator.sample(batch, generator=noise).flatten(1)
             value = objective(x, z)

@@ -1,6 +1,8 @@
-r"""Settings of ``monge generate`` (:class:`GenerateConfig`), their measured defaults, and the generator they build.
+r"""Settings of ``monge generate`` (:class:`GenerateConfig`), their measured defaults, and the networks they build.
 
-Every setting left at ``None`` takes the default of its data set and loss (:func:`resolve`). The
+:class:`GenerateConfig` is :class:`monge.experiments.generate.Config`: it lives here, beside the
+trainers that read it (the training layer does not import the experiments). Every setting left at
+``None`` takes the default of its data set and loss (:func:`resolve`). The
 transport losses' defaults (:data:`DEFAULTS`) were measured on this project's CPU, one thread, so
 that the command reaches the targets of chapter 2 without tuning (figures in the README):
 
@@ -19,19 +21,27 @@ that the command reaches the targets of chapter 2 without tuning (figures in the
 
 Adversarial training (``wgan``, ``wgan-gp``) takes its networks and settings from
 :func:`monge.training.adversarial_recipes.wgan_defaults`; ``latent``, ``widths``, ``batch``,
-``steps`` and ``lr`` given here override them.
+``steps`` and ``lr`` given here override them, and the rest is kept in the ``wgan`` field
+(:class:`~monge.training.adversarial_recipes.WGANSettings`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 
 from torch import nn
 
 from monge.data import GENERATIVE_TOYS, Points
+from monge.errors import InputError, InputTypeError
 from monge.networks import ConvGenerator, MLPGenerator
+from monge.settings import choice, flag, integer, number, optional, refuse
+
+from .adversarial import WGANConfig
+from .adversarial_recipes import WGANRecipe, WGANSettings, wgan_defaults
+from .generative import OTConfig, check_loss
 
 TRANSPORT = ("exact", "sinkhorn", "sliced")
 ADVERSARIAL = {"wgan": "clip", "wgan-gp": "gp"}
@@ -40,26 +50,26 @@ NETWORKS = ("mlp", "conv")
 SCHEDULES = ("cosine", "constant")
 SNAPSHOTS = 8  # figures of the samples at this many steps of training (and at step 0)
 CHECKPOINTS = 20  # checkpoints per run
+SEEDS = 2**63  # seeds are below this: every generator seeded from them (torch, NumPy, Python) takes them
 
 _TOY = dict(network="mlp", latent=2, widths=(256, 256, 256), batch=256, lr=3e-3, p=1.0, schedule="cosine")
 _IMAGES = dict(network="mlp", latent=16, widths=(256, 256), batch=512, lr=1e-2, p=1.0, schedule="cosine")
 # (kind of data, loss) -> settings; kinds: "toys" (the generative toys), "digits", "images", "vectors" (files).
+# Files of vectors take the toys' rows, files of images the digits'.
 DEFAULTS = {
-    ("toys", "exact"): dict(_TOY, steps=3000),
-    ("toys", "sinkhorn"): dict(_TOY, steps=1000),
-    ("toys", "sliced"): dict(_TOY, steps=3000),
-    ("digits", "exact"): dict(_IMAGES, steps=3000),
-    ("digits", "sinkhorn"): dict(_IMAGES, steps=1500),
-    ("digits", "sliced"): dict(_IMAGES, steps=3000),
+    **{(kind, loss): dict(_TOY, steps=steps) for kind in ("toys", "vectors")
+       for loss, steps in (("exact", 3000), ("sinkhorn", 1000), ("sliced", 3000))},
+    **{(kind, loss): dict(_IMAGES, steps=steps) for kind in ("digits", "images")
+       for loss, steps in (("exact", 3000), ("sinkhorn", 1500), ("sliced", 3000))},
 }
-for _loss in TRANSPORT:
-    DEFAULTS[("images", _loss)] = DEFAULTS[("digits", _loss)]
-    DEFAULTS[("vectors", _loss)] = DEFAULTS[("toys", _loss)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class GenerateConfig:
     """Every setting of ``monge generate``; ``None`` means the default of the data set and loss.
+
+    Each field is the command's flag (``data_seed`` is ``--data-seed``). The settings are checked
+    when made: a bad value raises :class:`monge.errors.InputError` naming the field and its flag.
 
     Attributes
     ----------
@@ -68,7 +78,7 @@ class GenerateConfig:
         ``"wgan"`` (critic with weight clipping) or ``"wgan-gp"`` (critic with gradient penalty)
     network : ``"mlp"`` (:class:`MLPGenerator`) or ``"conv"`` (:class:`ConvGenerator`, images only)
     latent : the dimension :math:`q` of :math:`y`
-    widths : hidden widths (mlp) or channels (conv) of the generator
+    widths : tuple of int, hidden widths (mlp) or channels (conv) of the generator
     batch, steps, lr : samples per minibatch, optimizer steps, (initial) learning rate
     p : the ground cost :math:`\\|x - z\\|^p` of the transport losses (1: the text's)
     eps : Sinkhorn's temperature, in units of the cost (sinkhorn only; default 1e-2 diameter^p)
@@ -79,7 +89,17 @@ class GenerateConfig:
     checkpoint_every, every : steps between checkpoints, and between snapshots for the figures
     seed : initial weights, minibatches and latent codes
     data_seed : the toys' points, the split of digits and files
-    wgan : the adversarial settings (critic, n_critic, ...), filled in by :func:`resolve` for wgan losses
+    wgan : WGANSettings, the adversarial settings (critic, n_critic, ...), filled in by :func:`resolve`
+        for the wgan losses
+
+    Examples
+    --------
+    >>> GenerateConfig(loss="sinkhorn", widths=[64, 64]).widths
+    (64, 64)
+    >>> GenerateConfig(lr=-1.0)
+    Traceback (most recent call last):
+    ...
+    monge.errors.InputError: lr (--lr): -1.0; expected a number in (0, inf)
     """
 
     data: str = "gaussians8"
@@ -98,7 +118,38 @@ class GenerateConfig:
     every: int | None = None
     seed: int = 0
     data_seed: int = 0
-    wgan: dict | None = None
+    wgan: WGANSettings | None = None
+
+    def __post_init__(self):
+        if isinstance(self.data, os.PathLike):
+            object.__setattr__(self, "data", os.fspath(self.data))
+        if isinstance(self.widths, list):
+            object.__setattr__(self, "widths", tuple(self.widths))
+        check(self)
+
+    @classmethod
+    def from_json(cls, stored: dict) -> "GenerateConfig":
+        """The settings saved in a run's ``config.json``: ``stored``, a dict (lists for tuples, a dict for ``wgan``)."""
+        values = {f.name: stored[f.name] for f in dataclasses.fields(cls) if f.name in stored}
+        if values.get("wgan") is not None:
+            values["wgan"] = WGANSettings.from_json(values["wgan"])
+        return cls(**values)
+
+    def training(self) -> OTConfig | WGANConfig:
+        """The settings of the trainer of this resolved config (:func:`resolve`).
+
+        :func:`~monge.training.generative.fit_generator`'s :class:`~monge.training.generative.OTConfig`
+        for the transport losses, :func:`~monge.training.adversarial.fit_wgan`'s
+        :class:`~monge.training.adversarial.WGANConfig` for the adversarial ones.
+        """
+        if self.steps is None or self.batch is None or (self.loss in ADVERSARIAL and self.wgan is None):
+            raise InputError("config: settings left to their defaults; expected a config filled in by resolve(config, "
+                             "points)")
+        own = dict(steps=self.steps, batch=self.batch, lr=self.lr, checkpoint_every=self.checkpoint_every,
+                   seed=self.seed)
+        if self.loss in ADVERSARIAL:
+            return self.wgan.training(**own)
+        return OTConfig(loss=self.loss, p=self.p, eps=self.eps, rho=self.rho, schedule=self.schedule, **own)
 
 
 def kind(points: Points) -> str:
@@ -110,100 +161,95 @@ def kind(points: Points) -> str:
     return "images" if points.is_image else "vectors"
 
 
-def _integer(config, name: str, least: int) -> None:
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"{name}: {value!r}; expected an integer >= {least}")
-
-
-def _positive(config, name: str) -> None:
-    value = getattr(config, name)
-    if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name}: {value!r}; expected a finite number > 0")
+def _seed(name: str, value) -> None:
+    if integer(name, value, 0) >= SEEDS:
+        raise refuse(name, value, "an integer in [0, 2**63)")
 
 
 def check(config: GenerateConfig) -> None:
-    """Refuse settings of ``config`` that cannot train: a ``ValueError`` names the setting (``None`` skipped)."""
-    if config.loss not in LOSSES:
-        raise ValueError(f"loss: {config.loss!r}; expected one of {', '.join(LOSSES)}")
+    """Refuse settings of ``config`` that cannot train: an :class:`InputError` names the field and flag.
+
+    Settings at ``None`` (left to their defaults) are skipped.
+    """
+    if not isinstance(config.data, str) or not config.data:
+        raise refuse("data", config.data, "the name of a data set or a .npy/.csv file")
+    choice("loss", config.loss, LOSSES)
     for name, choices in (("network", NETWORKS), ("schedule", SCHEDULES)):
-        value = getattr(config, name)
-        if value is not None and value not in choices:
-            raise ValueError(f"{name}: {value!r}; expected one of {', '.join(choices)}")
-    for name, least in (("latent", 1), ("batch", 2), ("steps", 1), ("checkpoint_every", 1), ("every", 1),
-                        ("seed", 0), ("data_seed", 0)):
-        if getattr(config, name) is not None:
-            _integer(config, name, least)
-    for name in ("lr", "p", "eps", "rho"):
-        if getattr(config, name) is not None:
-            _positive(config, name)
-    if config.widths is not None:
-        widths = tuple(config.widths)
-        if not widths or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths):
-            raise ValueError(f"widths: {config.widths!r}; expected positive integers, e.g. 256,256,256")
-    if config.eps is not None and config.loss != "sinkhorn":
-        raise ValueError(f"eps: {config.eps!r}; only the sinkhorn loss has a temperature, not {config.loss!r}")
-    if config.rho is not None and config.loss != "sinkhorn":
-        raise ValueError(f"rho: {config.rho!r}; only the sinkhorn loss has unbalanced transport, not {config.loss!r}")
+        optional(choice, name, getattr(config, name), choices)
+    for name, least in (("latent", 1), ("batch", 2), ("steps", 1), ("checkpoint_every", 1), ("every", 1)):
+        optional(integer, name, getattr(config, name), least)
+    _seed("seed", config.seed)
+    _seed("data_seed", config.data_seed)
+    optional(number, "lr", config.lr, 0.0, open_low=True)
+    if config.widths is not None and (not isinstance(config.widths, tuple) or not config.widths or not all(
+            isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in config.widths)):
+        raise refuse("widths", config.widths, "positive integers, e.g. 256,256,256")
     if config.loss in ADVERSARIAL:
         for name in ("p", "schedule"):
             if getattr(config, name) is not None:
-                raise ValueError(f"{name}: {getattr(config, name)!r}; a setting of the transport losses, not of "
-                                 f"{config.loss!r} (its critic plays the cost)")
-    if config.loss == "sliced" and config.p is not None and config.p < 1:
-        raise ValueError(f"p: {config.p!r}; the sliced loss needs p >= 1")
+                raise InputError(f"{name} ({flag(name)}): {getattr(config, name)!r}; a setting of the transport "
+                                 f"losses, not of {config.loss!r} (its critic plays the cost)")
+    check_loss(config.loss, p=config.p, eps=config.eps, rho=config.rho)
+    _check_wgan(config)
+
+
+def _check_wgan(config: GenerateConfig) -> None:
+    """The ``wgan`` settings: none for the transport losses, those of the loss's mode for the adversarial ones."""
+    if config.wgan is None:
+        return
+    if not isinstance(config.wgan, WGANSettings):
+        raise InputTypeError(f"wgan: {type(config.wgan).__name__}; expected WGANSettings (or None: the measured "
+                             "defaults)")
+    if config.loss not in ADVERSARIAL:
+        raise InputError(f"wgan: {config.wgan!r}; adversarial settings, not of the {config.loss!r} loss")
+    if config.wgan.mode != ADVERSARIAL[config.loss]:
+        raise InputError(f"wgan: mode {config.wgan.mode!r}; the {config.loss!r} loss trains with mode "
+                         f"{ADVERSARIAL[config.loss]!r}")
 
 
 def _check_shape(network: str, points: Points) -> None:
     if network == "conv":
         if not points.is_image:
-            raise ValueError(f"network: 'conv' needs images (C, H, W); {points.name} holds samples of shape "
-                             f"{points.shape} (use --network mlp)")
+            raise InputError(f"network (--network): 'conv' needs images (C, H, W); {points.name} holds samples of "
+                             f"shape {points.shape} (use --network mlp)")
         if points.shape[1] % 4 or points.shape[2] % 4:
-            raise ValueError(f"network: 'conv' upsamples twice, images must have a height and width divisible by 4; "
-                             f"{points.name} holds {points.shape}")
+            raise InputError(f"network (--network): 'conv' upsamples twice, images must have a height and width "
+                             f"divisible by 4; {points.name} holds {points.shape}")
+
+
+def _row(config: GenerateConfig, points: Points) -> dict:
+    """The measured defaults for ``points`` and the loss of ``config``."""
+    if config.loss not in ADVERSARIAL:
+        return DEFAULTS[(kind(points), config.loss)]
+    recipe = wgan_defaults(points.name, ADVERSARIAL[config.loss], points.shape)
+    training = recipe.training
+    return dict(network=recipe.network, latent=recipe.latent, widths=tuple(recipe.generator), batch=training.batch,
+                steps=training.steps, lr=training.lr, wgan=WGANSettings.of(recipe))
 
 
 def resolve(config: GenerateConfig, points: Points) -> GenerateConfig:
-    """A copy of ``config`` with every ``None`` filled with the default for ``points``' kind and the loss; checked.
+    """A copy of ``config`` with every ``None`` filled with the default for ``points``' kind and the loss.
+
+    A resumed run's ``wgan`` settings (not ``None``) are kept. Nothing is changed in place.
 
     Raises
     ------
-    ValueError
-        A bad setting (naming it), or data of the wrong shape for a convolutional generator.
+    InputError
+        Data of the wrong shape for a convolutional generator.
     """
-    check(config)
-    resolved = dataclasses.replace(config)
-    if config.loss in ADVERSARIAL:
-        from .adversarial_recipes import recipe_dict, wgan_defaults
-
-        recipe = wgan_defaults(points.name, ADVERSARIAL[config.loss], points.shape)
-        training = recipe.training
-        row = dict(network=recipe.network, latent=recipe.latent, widths=tuple(recipe.generator),
-                   batch=training.batch, steps=training.steps, lr=training.lr)
-        if config.wgan is None:  # a resumed run keeps the settings it was made with
-            own = ("steps", "batch", "lr", "checkpoint_every", "seed")  # settings of this config
-            rest = {k: v for k, v in recipe_dict(recipe)["training"].items() if k not in own}
-            resolved.wgan = {"critic": tuple(recipe.critic), "output": recipe.output, **rest}
-    else:
-        if config.wgan is not None:
-            raise ValueError(f"wgan: {config.wgan!r}; adversarial settings, not of the {config.loss!r} loss")
-        row = DEFAULTS[(kind(points), config.loss)]
-    for name, value in row.items():
-        if getattr(resolved, name) is None:
-            setattr(resolved, name, value)
-    resolved.widths = tuple(resolved.widths)
-    if resolved.checkpoint_every is None:  # about 20 per run, not more often than every 10 steps
-        resolved.checkpoint_every = max(10, resolved.steps // CHECKPOINTS)
-    if resolved.every is None:
-        resolved.every = math.ceil(resolved.steps / SNAPSHOTS)
+    filled = {name: value for name, value in _row(config, points).items() if getattr(config, name) is None}
+    steps = filled.get("steps", config.steps)
+    if config.checkpoint_every is None:  # about 20 per run, not more often than every 10 steps
+        filled["checkpoint_every"] = max(10, steps // CHECKPOINTS)
+    if config.every is None:
+        filled["every"] = math.ceil(steps / SNAPSHOTS)
+    resolved = dataclasses.replace(config, **filled)
     _check_shape(resolved.network, points)
-    check(resolved)
     return resolved
 
 
 def build_generator(config: GenerateConfig, points: Points) -> nn.Module:
-    """The generator a resolved ``config`` names, making samples of ``points.shape``.
+    """The generator a resolved ``config`` of a transport loss names, making samples of ``points.shape``.
 
     Images with a grey-level range (``points.scale``) get a sigmoid output: the generator makes
     ``sample / scale`` in (0, 1).
@@ -213,3 +259,15 @@ def build_generator(config: GenerateConfig, points: Points) -> nn.Module:
     if config.network == "conv":
         return ConvGenerator(config.latent, points.shape, channels=config.widths, output=output)
     return MLPGenerator(config.latent, config.widths, points.shape, output=output)
+
+
+def build_networks(config: GenerateConfig, points: Points) -> tuple[nn.Module, nn.Module | None]:
+    """The generator of a resolved ``config`` for ``points`` and, for adversarial losses, its critic (else ``None``).
+
+    Both are made from torch's global random generator (seeded by the run).
+    """
+    if config.loss not in ADVERSARIAL:
+        return build_generator(config, points), None
+    recipe = WGANRecipe(network=config.network, latent=config.latent, generator=config.widths,
+                        critic=config.wgan.critic, output=config.wgan.output, training=config.training())
+    return recipe.networks(points.shape)
