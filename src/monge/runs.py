@@ -430,41 +430,57 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def stored_config(folder: str | os.PathLike, command: str, config: Any, *, added: Mapping[str, Any] = ()) -> Any:
-    """The settings to continue the run in ``folder`` with: its saved config, which ``config`` may not contradict.
+def saved_config(folder: str | os.PathLike, command: str, config_type: type, *,
+                 given: Mapping[str, Any] = (), added: Mapping[str, Any] = ()) -> Any:
+    """The settings saved in ``folder/config.json`` by a run of ``command``, as ``config_type``, to continue it.
 
     Parameters
     ----------
     folder : path, the run folder
     command : str, the command that made it
-    config : a dataclass instance
-        The caller's settings. A field set to something other than its default must equal the saved
-        value: a resumed run keeps its settings. The saved config is returned as the same type.
+    config_type : a dataclass type (rebuilt with its ``from_json`` classmethod, where it has one)
+    given : mapping, optional
+        Settings the caller asked for: each must equal the saved value (a resumed run keeps its
+        settings), else an :class:`InputError` names it with its flag.
     added : mapping, optional
         Settings newer than some run folders, and the value a ``config.json`` without them meant.
 
     Raises
     ------
     InputError
-        A conflicting setting (named with its flag), or a ``config.json`` that lacks settings.
+        A conflicting setting, or a ``config.json`` that lacks settings.
     """
     stored = {**dict(added), **read_config(folder, command)}
-    fields = dataclasses.fields(config)
+    fields = dataclasses.fields(config_type)
     missing = sorted(f.name for f in fields if f.name not in stored)
     if missing:
         raise InputError(f"resume: {Path(folder) / CONFIG} lacks the settings {', '.join(missing)}; expected a "
                          f"complete monge {command} config")
-    saved = type(config).from_json(stored) if hasattr(type(config), "from_json") else type(config)(
+    saved = config_type.from_json(stored) if hasattr(config_type, "from_json") else config_type(
         **{f.name: stored[f.name] for f in fields})
-    for f in fields:
-        value = getattr(config, f.name)
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        if value != default and value != getattr(saved, f.name):
-            raise InputError(f"{f.name} ({_flag(f.name)}): {value!r} conflicts with the run being resumed "
-                             f"({f.name} = {getattr(saved, f.name)!r} in {Path(folder) / CONFIG}); a resumed run "
+    for name, value in dict(given).items():
+        if value != getattr(saved, name):
+            raise InputError(f"{name} ({_flag(name)}): {value!r} conflicts with the run being resumed "
+                             f"({name} = {getattr(saved, name)!r} in {Path(folder) / CONFIG}); a resumed run "
                              "keeps its settings: leave it out")
     return saved
+
+
+def stored_config(folder: str | os.PathLike, command: str, config: Any, *, added: Mapping[str, Any] = ()) -> Any:
+    """:func:`saved_config` for a settings object: its fields set to something other than their default are the given ones.
+
+    Parameters
+    ----------
+    folder, command, added : as for :func:`saved_config`
+    config : a dataclass instance, the caller's settings
+    """
+    given = {}
+    for f in dataclasses.fields(config):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        if getattr(config, f.name) != default:
+            given[f.name] = getattr(config, f.name)
+    return saved_config(folder, command, type(config), given=given, added=added)
 
 
 def restartable(folder: str | os.PathLike) -> bool:

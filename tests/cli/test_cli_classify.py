@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from monge import experiments
-from monge.cli import classify
+from monge.cli import _resume, classify
 from monge.cli.main import build_parser
 from monge.data import load
 from monge.training.recipes import resolve
@@ -53,8 +53,8 @@ def test_squared_loss_on_digits(monge, tmp_path):
 
 def test_the_default_run_is_the_convnet_on_digits():
     args = build_parser().parse_args(["classify"])
-    out, resume = classify.folder(args)
-    config = resolve(experiments.classify.Config(**classify.given(args, classify.FLAGS)), load("digits"))
+    out, resume = _resume.folder(args)
+    config = resolve(_resume.settings(experiments.classify, args, classify.FLAGS), load("digits"))
     assert (config.data, config.model, config.loss, config.epochs, config.seed) == ("digits", "convnet",
                                                                                     "cross-entropy", 30, 0)
     assert out is None and resume is False

@@ -10,10 +10,8 @@ checkpoint left it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from monge.cli import _resume
 from monge.data import DATASETS
-from monge.errors import InputError
 from monge.training.recipes import LOSSES, MODELS, OPTIMIZERS, SCHEDULES
 
 COMMAND = "classify"
@@ -73,25 +71,10 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def given(args, flags) -> dict:
-    """The settings among ``flags`` that the user passed on the command line."""
-    return {name: getattr(args, name) for name in flags if getattr(args, name, None) is not None}
-
-
-def folder(args) -> tuple[Path | None, bool]:
-    """The run folder and whether to resume: ``--resume DIR`` continues the run in DIR (``--out``, if given, agrees)."""
-    if args.resume is None:
-        return (None if args.out is None else Path(args.out)), False
-    if args.out is not None and Path(args.out).resolve() != Path(args.resume).resolve():
-        raise InputError(f"--out: {args.out} differs from --resume {args.resume}; a resumed run stays in its folder")
-    return Path(args.resume), True
-
-
 def run(args) -> int:
     """Run ``monge classify`` from parsed arguments."""
     from monge.experiments import classify
 
-    out, resume = folder(args)
-    config = classify.Config(**given(args, FLAGS))
-    classify.run(config, out, resume=resume, quiet=args.quiet, threads=args.threads)
+    out, resume = _resume.folder(args)
+    classify.run(_resume.settings(classify, args, FLAGS), out, resume, quiet=args.quiet, threads=args.threads)
     return 0
