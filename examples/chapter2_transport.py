@@ -30,8 +30,8 @@ from monge.data import load_points
 from monge.geometry import crossings
 from monge.metrics import high_quality, modes_covered, w2_floor, w2_test
 from monge.networks import MLPGenerator
-from monge.training.generative import fit_generator
-from monge.training.runs import Run
+from monge.runs import Run
+from monge.training.generative import OTConfig, fit_generator
 from monge.transport import OTLoss, brute_force, kantorovich, matching, sinkhorn
 
 
@@ -76,8 +76,8 @@ def generator(steps: int = 600, seed: int = 0) -> dict:
     loss = OTLoss(p=1.0, method="exact")  # the text's Distance of the matched minibatches, over n
     with tempfile.TemporaryDirectory() as out:
         run = Run.create("generate", {}, out=out, quiet=True)
-        summary = fit_generator(g, data.train, loss=loss, steps=steps, batch=128, lr=1e-2, run=run,
-                                progress=False, seed=seed)
+        summary = fit_generator(g, data.train, OTConfig(loss=loss, steps=steps, batch=128, lr=1e-2, seed=seed),
+                                run=run, progress=False)
     with torch.no_grad():
         fakes = g.sample(2000, generator=torch.Generator().manual_seed(1))
     m = data.modes
