@@ -95,11 +95,11 @@ def test_missing_checkpoint_and_bad_settings(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         _loop(tmp_path, resume=True)
     with pytest.raises(ValueError, match="total"):
-        _loop(tmp_path, total=0)
+        _loop(tmp_path / "a", total=0)
     with pytest.raises(ValueError, match="unit"):
-        _loop(tmp_path, unit="batch")
+        _loop(tmp_path / "b", unit="batch")
     with pytest.raises(ValueError, match="checkpoint_every"):
-        _loop(tmp_path, checkpoint_every=0)
+        _loop(tmp_path / "c", checkpoint_every=0)
 
 
 def test_checkpoint_every_and_extra_state(tmp_path):

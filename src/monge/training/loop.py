@@ -141,7 +141,8 @@ class Loop:
 
     @property
     def path(self):
-        """The checkpoint file, ``checkpoints/last.pt``."""
+        """The checkpoint file, ``checkpoints/last.pt`` (its folder made on first use)."""
+        self.run.checkpoints  # noqa: B018 - makes the folder
         return self.run.checkpoint
 
     # -- iteration -------------------------------------------------------------------------------
