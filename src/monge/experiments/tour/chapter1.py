@@ -13,8 +13,6 @@ error of a two-layer ReLU network against its width. Sub-runs: ``classify-<data>
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from monge import runs
 from monge.data import load
 from monge.networks import TwoLayer
 from monge.plots.classify import decision_regions
@@ -56,23 +55,12 @@ QUICK = Sizes(convnet_epochs=8, mnist1d=False, moons_width=4, spiral_widths=(), 
               starts=2)
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block, then restore the caller's setting.
-
-    The networks of this chapter are small: on a shared 2-core CPU the approximation sweep took 35 s
-    on two threads and 12 s on one (measured), and the classifiers already use one thread each.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+# Chapter 1's networks are small: on a shared 2-core CPU the approximation sweep took 35 s on two
+# threads and 12 s on one (measured), and the classifiers already use one thread each.
 
 
-def _jobs(sizes: Sizes) -> dict[str, list[str]]:
-    """The ``monge classify`` runs, longest first (two workers share them best that way)."""
+def _jobs(sizes: Sizes) -> dict[str, Job]:
+    """The classify experiments, longest first (two workers share them best that way)."""
     epochs = {} if sizes.convnet_epochs is None else {"epochs": sizes.convnet_epochs}
     jobs = {}
     if sizes.mnist1d:
@@ -329,7 +317,7 @@ def _approximation(run: Run, config: TourConfig, sizes: Sizes) -> tuple[Section,
 def chapter(run: Run, config: TourConfig) -> ChapterResult:
     """Chapter 1: Figure 1.1's network and a convnet on real data, small networks on toys, universal approximation."""
     sizes = QUICK if config.quick else FULL
-    with _one_thread():
+    with runs.threads(1):
         folder, s = _train(run, config, sizes)
         digits, digits_results = _digits(run, sizes, folder, s)
         architectures, architectures_results = _architectures(run, sizes, folder, s)
