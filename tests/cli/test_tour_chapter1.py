@@ -98,10 +98,3 @@ def test_full_sizes_are_larger_than_quick():
     jobs = chapter1._jobs(full)
     assert {"classify-mnist1d-convnet", "classify-mnist1d-two-layer", "classify-spiral-width64"} <= set(jobs)
     assert set(chapter1._jobs(quick)) == {name for name in SUB_RUNS if name.startswith("classify")}
-
-
-def test_one_thread_restores_the_setting():
-    before = torch.get_num_threads()
-    with chapter1._one_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
