@@ -245,6 +245,14 @@ def test_guarded_leaves_a_fresh_folder_as_it_was(tmp_path, existed):
     assert (out / CHECKPOINT).is_file()
 
 
+def test_guarded_removes_a_run_whose_settings_were_refused_even_after_a_checkpoint(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(InputError), guarded(out):  # resuming it would refuse them again
+        Run.create("demo", {}, out, quiet=True).save_checkpoint({"index": 0})
+        raise InputError("eps: too small")
+    assert not out.exists()
+
+
 def test_threads_are_restored(tmp_path):
     import torch
 

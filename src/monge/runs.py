@@ -538,15 +538,18 @@ def guarded(out: str | os.PathLike, *, resume: bool = False) -> Iterator[None]:
 
     When ``out`` is absent or empty before the block (and the run is not a resumed one), a failure
     (an exception, Ctrl-C included) removes what the block wrote there, unless a checkpoint
-    (:data:`CHECKPOINT`) was written: then the folder is kept, for ``resume``.
+    (:data:`CHECKPOINT`) was written: then the folder is kept, for ``resume``. A setting refused
+    (:class:`InputError`) is the exception: a resumed run keeps its settings, so such a run could
+    never go on, and its folder is removed too.
     """
     out = Path(out)
     existed = out.exists()
     fresh = not resume and (not existed or (out.is_dir() and not any(out.iterdir())))
     try:
         yield
-    except BaseException:
-        if fresh and out.is_dir() and not (out / CHECKPOINT).exists():
+    except BaseException as error:
+        resumable = (out / CHECKPOINT).exists() and not isinstance(error, InputError)
+        if fresh and out.is_dir() and not resumable:
             if not existed:
                 shutil.rmtree(out, ignore_errors=True)
             else:

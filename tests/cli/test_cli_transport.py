@@ -294,18 +294,3 @@ def test_coordinates_beyond_the_range_of_the_cost_name_the_file(monge, tmp_path,
                               "in torch.float64: the clouds span"), err
         assert "expected clouds spanning less than" in err and "infeasible" not in err
         assert not (tmp_path / method).exists()
-
-
-def test_an_eps_too_small_for_float32_names_the_least_eps(monge, tmp_path):
-    """``--eps 1e-9`` once advised float64 points, which no flag gives: now the least eps float32 takes.
-
-    ``monge generate --loss sinkhorn`` is the command with ``--eps`` (its networks compute in
-    float32); the refusal is the transport library's (:func:`monge.transport.sinkhorn`).
-    """
-    code, _, err = monge("generate", "--data", "gaussians8", "--loss", "sinkhorn", "--eps", "1e-9", "--steps", "1",
-                         "--out", tmp_path / "run", "--quiet")
-    assert code == 2 and err.count("\n") == 1, err
-    assert err.startswith("monge generate: error: eps: 1e-09 is too small for torch.float32"), err
-    assert "float64" not in err
-    least = float(err.strip().rsplit("expected eps >= ", 1)[1])
-    assert 1e-9 < least < 1e-3
