@@ -253,6 +253,14 @@ def test_guarded_removes_a_run_whose_settings_were_refused_even_after_a_checkpoi
     assert not out.exists()
 
 
+def test_guarded_removes_the_parents_a_failed_run_made(tmp_path):
+    out = default_folder("demo", root=tmp_path / "runs")
+    with pytest.raises(InputError), guarded(out):
+        Run.create("demo", {}, out, quiet=True)
+        raise InputError("bad")
+    assert not (tmp_path / "runs").exists() and tmp_path.exists()
+
+
 def test_threads_are_restored(tmp_path):
     import torch
 

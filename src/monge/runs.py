@@ -545,6 +545,7 @@ def guarded(out: str | os.PathLike, *, resume: bool = False) -> Iterator[None]:
     out = Path(out)
     existed = out.exists()
     fresh = not resume and (not existed or (out.is_dir() and not any(out.iterdir())))
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # the run's and the parents it makes
     try:
         yield
     except BaseException as error:
@@ -552,6 +553,11 @@ def guarded(out: str | os.PathLike, *, resume: bool = False) -> Iterator[None]:
         if fresh and out.is_dir() and not resumable:
             if not existed:
                 shutil.rmtree(out, ignore_errors=True)
+                for parent in made[1:]:  # e.g. the default runs/, if this run made it and it is empty
+                    try:
+                        parent.rmdir()
+                    except OSError:
+                        break
             else:
                 for child in out.iterdir():
                     shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
