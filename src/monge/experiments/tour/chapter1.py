@@ -25,7 +25,7 @@ from monge.data import load
 from monge.networks import TwoLayer
 from monge.plots.classify import decision_regions
 from monge.training.approximation import WIDTHS
-from monge.runs import CONFIG, METRICS, Run
+from monge.runs import CHECKPOINT, CONFIG, Run, read_metrics
 
 from .common import ChapterResult, Section, TourConfig, figure_path, Job, run_job, run_jobs
 
@@ -79,8 +79,7 @@ def _jobs(sizes: Sizes) -> dict[str, Job]:
 
 def _records(folder: Path) -> list[dict]:
     """The per-epoch lines of a run's ``metrics.jsonl``."""
-    lines = (folder / METRICS).read_text(encoding="utf-8").splitlines()
-    return [record for record in map(json.loads, filter(None, lines)) if "test_accuracy" in record]
+    return [record for record in read_metrics(folder) if "test_accuracy" in record]
 
 
 def _settings(folder: Path) -> dict:
@@ -132,7 +131,7 @@ def _neurons_figure(folder: Path, s: dict) -> tuple[Figure, int]:
     data = load(settings["data"], seed=settings["data_seed"], n_samples=settings["n_samples"],
                 noise=settings["noise"])
     model = TwoLayer(2, settings["width"], data.n_classes)
-    state = torch.load(folder / "checkpoints" / "last.pt", weights_only=True)["modules"]["model"]
+    state = torch.load(folder / CHECKPOINT, weights_only=True)["modules"]["model"]
     model.load_state_dict(state)
     model.eval()
     fig = decision_regions(lambda raw: model(data.standardise(raw)), data.raw(data.x_train), data.y_train,
