@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "approximate": "universal approximation: error of two-layer ReLU networks against width",
     "generate": "train a generative network of chapter 2 by optimal transport (or adversarially)",
     "flow": "train a shallow network as a Wasserstein gradient flow of its neurons (particles, grid)",
+    "playground": "neurons as particles and transport plans, live in the browser (a local web page)",
     "bench": "measure monge against the anchors (POT, scipy) and write the ratios",
 }
 # The user's input refused (one line, exit 2): our InputError, a divergence caused by a setting, and a
