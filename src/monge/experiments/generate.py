@@ -72,7 +72,7 @@ def saved_config(out: str | Path) -> Config:
     monge.errors.InputError
         ``out`` holds another command's run, or an unreadable or incomplete ``config.json``.
     """
-    return runs.stored_config(out, COMMAND, Config(), added=ADDED)
+    return runs.saved_config(out, COMMAND, Config, added=ADDED)
 
 
 def run(config: Config | None = None, out: str | Path | None = None, resume: bool = False, *, quiet: bool = False,
