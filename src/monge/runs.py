@@ -483,6 +483,19 @@ def stored_config(folder: str | os.PathLike, command: str, config: Any, *, added
     return saved_config(folder, command, type(config), given=given, added=added)
 
 
+def refuse_resume(command: str, resume: Any) -> None:
+    """Refuse ``resume`` for a command that writes no checkpoint (it solves in one go): an :class:`InputError`.
+
+    Parameters
+    ----------
+    command : str, the command
+    resume : the caller's ``resume`` argument; anything but ``False`` is refused
+    """
+    if resume is not False:
+        raise InputError(f"resume: {resume!r}; expected False: monge {command} writes no checkpoint to continue "
+                         "from (run it again into a new or empty folder)")
+
+
 def restartable(folder: str | os.PathLike) -> bool:
     """Whether a run to resume in ``folder`` never reached its first checkpoint: it then starts again.
 

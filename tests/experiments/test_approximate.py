@@ -9,16 +9,9 @@ from monge import experiments
 from monge.cli.main import main
 from monge.errors import Diverged, InputError
 
+from ._folders import figures, files
+
 TIMES = {"seconds", "seconds_per_width"}
-
-
-def _files(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-
-
-def _figures(folder):
-    summary = json.loads((folder / "summary.json").read_text())
-    return {k: v for k, v in summary.items() if k not in TIMES}
 
 
 def test_run_and_the_command_write_the_same_folder(tmp_path):
@@ -26,9 +19,9 @@ def test_run_and_the_command_write_the_same_folder(tmp_path):
     summary = experiments.approximate.run(config, tmp_path / "python", quiet=True)
     assert main(["approximate", "--widths", "2,8", "--steps", "10", "--starts", "2", "--n-train", "256",
                  "--n-grid", "101", "--seed", "5", "--out", str(tmp_path / "cli"), "--quiet"]) == 0
-    assert _files(tmp_path / "python") == _files(tmp_path / "cli")
-    assert _figures(tmp_path / "python") == _figures(tmp_path / "cli")
-    assert {k: v for k, v in summary.items() if k not in TIMES} == _figures(tmp_path / "python")
+    assert files(tmp_path / "python") == files(tmp_path / "cli")
+    assert figures(tmp_path / "python", TIMES) == figures(tmp_path / "cli", TIMES)
+    assert {k: v for k, v in summary.items() if k not in TIMES} == figures(tmp_path / "python", TIMES)
     configs = [json.loads((tmp_path / name / "config.json").read_text()) for name in ("python", "cli")]
     assert configs[0] == configs[1] and configs[0]["widths"] == [2, 8] and configs[0]["n_grid"] == 101
     assert "threads" not in configs[0] and "out" not in configs[0]

@@ -8,16 +8,9 @@ from monge import experiments
 from monge.cli.main import main
 from monge.errors import InputError
 
+from ._folders import figures, files
+
 TIMES = {"seconds", "wall_seconds"}
-
-
-def _files(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-
-
-def _figures(folder):
-    summary = json.loads((folder / "summary.json").read_text())
-    return {k: v for k, v in summary.items() if k not in TIMES}
 
 
 def test_run_and_the_command_write_the_same_folder(tmp_path, capsys):
@@ -25,9 +18,9 @@ def test_run_and_the_command_write_the_same_folder(tmp_path, capsys):
     summary = experiments.classify.run(config, tmp_path / "python", quiet=True)
     assert main(["classify", "--data", "moons", "--n-samples", "200", "--epochs", "4", "--width", "8", "--seed", "3",
                  "--out", str(tmp_path / "cli"), "--quiet"]) == 0
-    assert _files(tmp_path / "python") == _files(tmp_path / "cli")
-    assert _figures(tmp_path / "python") == _figures(tmp_path / "cli")
-    assert {k: v for k, v in summary.items() if k not in TIMES} == _figures(tmp_path / "python")
+    assert files(tmp_path / "python") == files(tmp_path / "cli")
+    assert figures(tmp_path / "python", TIMES) == figures(tmp_path / "cli", TIMES)
+    assert {k: v for k, v in summary.items() if k not in TIMES} == figures(tmp_path / "python", TIMES)
     metrics = [(tmp_path / name / "metrics.jsonl").read_text().splitlines() for name in ("python", "cli")]
     drop = lambda line: {k: v for k, v in json.loads(line).items() if k != "seconds"}  # noqa: E731
     assert [drop(line) for line in metrics[0]] == [drop(line) for line in metrics[1]]

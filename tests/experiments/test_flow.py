@@ -11,16 +11,9 @@ from monge.cli.main import main
 from monge.errors import Diverged, InputError, InputTypeError
 from monge.meanfield import FlowDiverged
 
+from ._folders import figures, files
+
 TIMES = {"seconds", "seconds_flow", "grid_seconds"}
-
-
-def _files(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-
-
-def _figures(folder):
-    summary = json.loads((folder / "summary.json").read_text())
-    return {k: v for k, v in summary.items() if k not in TIMES}
 
 
 def test_run_and_the_command_write_the_same_folder(tmp_path, capsys):
@@ -30,9 +23,9 @@ def test_run_and_the_command_write_the_same_folder(tmp_path, capsys):
     assert main(["flow", "--n", "20", "--t", "0.5", "--dt", "0.05", "--grid", "--grid-cells", "24x12", "--frames",
                  "3", "--seed", "4", "--out", str(tmp_path / "cli")]) == 0
     assert _lines(capsys.readouterr().out, tmp_path / "cli") == _lines(printed, tmp_path / "python")
-    assert _files(tmp_path / "python") == _files(tmp_path / "cli")
-    assert _figures(tmp_path / "python") == _figures(tmp_path / "cli")
-    assert {k: v for k, v in summary.items() if k not in TIMES} == _figures(tmp_path / "python")
+    assert files(tmp_path / "python") == files(tmp_path / "cli")
+    assert figures(tmp_path / "python", TIMES) == figures(tmp_path / "cli", TIMES)
+    assert {k: v for k, v in summary.items() if k not in TIMES} == figures(tmp_path / "python", TIMES)
     configs = [json.loads((tmp_path / name / "config.json").read_text()) for name in ("python", "cli")]
     assert configs[0] == configs[1] and configs[0]["grid_box"] == [-8.0, 8.0, -4.0, 4.0]
     assert "threads" not in configs[0] and "out" not in configs[0]

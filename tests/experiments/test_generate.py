@@ -12,17 +12,11 @@ from monge.cli.main import main
 from monge.errors import Diverged, InputError, InputTypeError
 from monge.training import generative
 
+from ._folders import figures, files
+
 generate = experiments.generate
 TIMES = {"seconds", "cpu_seconds", "wall_seconds"}
 TINY = dict(steps=12, batch=32, widths=(16, 16))
-
-
-def _files(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-
-
-def _figures(summary):
-    return {k: v for k, v in summary.items() if k not in TIMES}
 
 
 def _metrics(folder):
@@ -31,12 +25,12 @@ def _metrics(folder):
 
 
 def _same_folders(a, b):
-    assert _files(a) == _files(b)
+    assert files(a) == files(b)
     summaries = [json.loads((folder / "summary.json").read_text()) for folder in (a, b)]
-    assert _figures(summaries[0]) == _figures(summaries[1])
+    assert figures(summaries[0], TIMES) == figures(summaries[1], TIMES)
     assert json.loads((a / "config.json").read_text()) == json.loads((b / "config.json").read_text())
     assert _metrics(a) == _metrics(b)
-    for name in [f for f in _files(a) if f.endswith(".npy")]:
+    for name in [f for f in files(a) if f.endswith(".npy")]:
         assert np.array_equal(np.load(a / name), np.load(b / name)), name
     g, h = (torch.load(folder / "generator.pt", weights_only=True) for folder in (a, b))
     assert g.keys() == h.keys() and all(torch.equal(g[k], h[k]) for k in g)
@@ -57,7 +51,7 @@ def test_run_and_the_command_write_the_same_folder(tmp_path, capsys):
     assert main(["generate", "--data", "swissroll", "--loss", "sliced", "--seed", "3", "--data-seed", "1", "--steps",
                  "12", "--batch", "32", "--widths", "16,16", "--out", str(tmp_path / "cli")]) == 0
     _same_folders(tmp_path / "python", tmp_path / "cli")
-    assert _figures(summary) == _figures(json.loads((tmp_path / "python" / "summary.json").read_text()))
+    assert figures(summary, TIMES) == figures(tmp_path / "python", TIMES)
     assert summary["n_samples"] == generate.N_SAMPLES and summary["modes_covered"] >= 0
     lines = [printed.splitlines(), capsys.readouterr().out.splitlines()]
     assert [line.split(" ...")[0] for line in lines[0]][:2] == [line.split(" ...")[0] for line in lines[1]][:2]
@@ -140,8 +134,8 @@ def test_a_killed_run_resumes_bit_identically(tmp_path, points, monkeypatch):
         generate.run(generate.Config(steps=20), tmp_path / "killed", resume=True, quiet=True, n_samples=300)
     resumed = generate.run(None, tmp_path / "killed", resume=True, quiet=True, n_samples=300)
     assert resumed["resumed_at_step"] == 10 and whole["resumed_at_step"] is None
-    assert {k: v for k, v in _figures(resumed).items() if k != "resumed_at_step"} == \
-        {k: v for k, v in _figures(whole).items() if k != "resumed_at_step"}
+    assert {k: v for k, v in figures(resumed, TIMES).items() if k != "resumed_at_step"} == \
+        {k: v for k, v in figures(whole, TIMES).items() if k != "resumed_at_step"}
     g, h = (torch.load(tmp_path / name / "generator.pt", weights_only=True) for name in ("whole", "killed"))
     assert all(torch.equal(g[k], h[k]) for k in g)
     assert _metrics(tmp_path / "whole") == [r for r in _metrics(tmp_path / "killed") if r.get("step") != "resume"]
@@ -156,7 +150,7 @@ def test_a_run_killed_before_its_first_checkpoint_starts_again(tmp_path, points,
     (killed / "metrics.jsonl").write_text('{"step": 0, "critic_lo')  # cut by a kill
     again = generate.run(None, killed, resume=True, n_samples=200)
     assert "has no checkpoint yet: starting the run again from step 0" in capsys.readouterr().out
-    assert again["resumed_at_step"] is None and _figures(again) == _figures(whole)
+    assert again["resumed_at_step"] is None and figures(again, TIMES) == figures(whole, TIMES)
     assert generate.saved_config(killed) == generate.saved_config(tmp_path / "whole")
 
 

@@ -11,17 +11,10 @@ from monge import experiments
 from monge.cli.main import main
 from monge.errors import InputError, InputTypeError
 
+from ._folders import figures, files
+
 transport = experiments.transport
 TIMES = {"seconds"}
-
-
-def _files(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-
-
-def _figures(folder):
-    summary = json.loads((folder / "summary.json").read_text())
-    return {k: v for k, v in summary.items() if k not in TIMES}
 
 
 def _lines(printed, folder):
@@ -31,8 +24,8 @@ def _lines(printed, folder):
 
 
 def _same_folders(one, two):
-    assert _files(one) == _files(two)
-    for name in _files(one):
+    assert files(one) == files(two)
+    for name in files(one):
         if name.endswith(".npy"):
             np.testing.assert_array_equal(np.load(one / name), np.load(two / name))
         elif name.endswith(".npz"):
@@ -43,7 +36,7 @@ def _same_folders(one, two):
         elif name.endswith(".png"):
             assert (one / name).read_bytes() == (two / name).read_bytes(), name
     assert json.loads((one / "config.json").read_text()) == json.loads((two / "config.json").read_text())
-    assert _figures(one) == _figures(two)
+    assert figures(one, TIMES) == figures(two, TIMES)
 
 
 def _compare(tmp_path, capsys, config, argv):
@@ -52,7 +45,7 @@ def _compare(tmp_path, capsys, config, argv):
     assert main(["transport", *argv, "--out", str(tmp_path / "cli")]) == 0
     assert _lines(capsys.readouterr().out, tmp_path / "cli") == _lines(printed, tmp_path / "python")
     _same_folders(tmp_path / "python", tmp_path / "cli")
-    assert {k: v for k, v in summary.items() if k not in TIMES} == _figures(tmp_path / "python")
+    assert {k: v for k, v in summary.items() if k not in TIMES} == figures(tmp_path / "python", TIMES)
     return summary
 
 
@@ -67,7 +60,7 @@ def test_run_and_the_command_give_the_same_example(tmp_path, capsys):
 
 @pytest.mark.parametrize("method, sizes, weighted", [("auto", (12, 12), False), ("kantorovich", (9, 7), True),
                                                      ("sliced", (10, 8), False)])
-def test_run_and_the_command_give_the_same_transport_of_files(tmp_path, capsys, rng, method, sizes, weighted):
+def test_run_and_the_command_give_the_same_transport_offiles(tmp_path, capsys, rng, method, sizes, weighted):
     files = {"a": tmp_path / "x.npy", "b": tmp_path / "z.csv"}
     np.save(files["a"], rng.normal(size=(sizes[0], 2)))
     np.savetxt(files["b"], rng.normal(size=(sizes[1], 2)), delimiter=",")
@@ -152,7 +145,7 @@ def test_a_non_empty_out_is_refused_in_one_line(tmp_path, capsys):
     assert main(["transport", "--example", "monge6", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("monge transport: error: out: ") and err.count("\n") == 1
-    assert _files(tmp_path / "run") == ["notes.txt"] and (tmp_path / "run" / "notes.txt").read_text() == "mine"
+    assert files(tmp_path / "run") == ["notes.txt"] and (tmp_path / "run" / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize("existing", [False, True])

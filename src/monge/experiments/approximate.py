@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from monge import runs, settings
-from monge.errors import Diverged, InputError
+from monge.errors import Diverged
 from monge.plots.approximation import plot_errors, plot_fits_1d, plot_fits_2d
 from monge.runs import Run, save_npz, seed_everything
 from monge.training.approximation import GRIDS, TRAIN, WIDTHS, ApproximationResult, approximate
@@ -122,9 +122,7 @@ def run(config: Config | None = None, out: str | os.PathLike | None = None, resu
         ``out`` holds files.
     """
     config = Config() if config is None else config
-    if resume:
-        raise InputError("resume: True; the sweep keeps no checkpoint to continue from: expected a new run into a "
-                         "new or empty folder")
+    runs.refuse_resume(COMMAND, resume)
     out = runs.default_folder(COMMAND) if out is None else Path(out)
     with runs.threads(threads), runs.guarded(out):
         config = resolve(config)

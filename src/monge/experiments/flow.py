@@ -229,9 +229,7 @@ def run(config: Config | None = None, out: str | os.PathLike | None = None, resu
         ``out`` holds files.
     """
     config = Config() if config is None else config
-    if resume:
-        raise InputError("resume: True; a flow keeps no checkpoint to continue from: expected a new run into a "
-                         "new or empty folder")
+    runs.refuse_resume(COMMAND, resume)
     with runs.threads(threads), _processes() as (rank, processes):
         if rank > 0:  # the same flow, sharded: no files, no output
             config, problem, _, _ = _prepare(config)

@@ -174,9 +174,7 @@ def run(config: Config | None = None, out: str | os.PathLike | None = None, resu
     FileExistsError
         ``out`` holds files.
     """
-    if resume is not False:
-        raise InputError(f"resume: {resume!r}; expected False: monge transport solves in one go and writes no "
-                         "checkpoint to continue from")
+    runs.refuse_resume(COMMAND, resume)
     config = Config(example="monge6") if config is None else config
     if not isinstance(config, Config):
         raise InputTypeError(f"config: {type(config).__name__}; expected a monge.experiments.transport.Config")
