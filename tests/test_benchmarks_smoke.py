@@ -14,6 +14,7 @@ sys.path.insert(0, str(BENCHMARKS))
 import harness  # noqa: E402
 import run as bench_run  # noqa: E402
 import suite_matching  # noqa: E402
+import suite_sparse  # noqa: E402
 
 
 def test_one_tiny_matching_case_in_process():
@@ -32,6 +33,20 @@ def test_one_tiny_matching_case_in_process():
     markdown, targets = bench_run.report(harness.machine(), {"threads": 1, "repeats": 1, "seed": 0},
                                          {"matching": [record]})
     assert "### matching" in markdown and all(isinstance(met, bool) for _, met in targets["matching"])
+
+
+@pytest.mark.parametrize("law", ["uniform", "gaussian"])
+def test_one_tiny_sparse_case_in_process(law):
+    record = suite_sparse.run_case({"n": 60, "d": 2, "law": law}, repeats=1, seed=0)
+    stats = record["stats"]
+    assert set(stats) == {"monge sparse", "cdist", *suite_sparse.ANCHORS}
+    assert record["all_optimal"] and all(stats[name]["optimal"] for name in stats if name != "cdist")
+    assert stats["monge sparse"]["certificate"]["rounds"] >= 1
+    assert record["fastest_anchor"] in suite_sparse.ANCHORS and record["ratio_with_cost"] > 0
+    assert len(suite_sparse.row(record)) == len(suite_sparse.HEADERS)
+    markdown, targets = bench_run.report(harness.machine(), {"threads": 1, "repeats": 1, "seed": 0},
+                                         {"sparse": [record]})
+    assert "### sparse" in markdown and targets["sparse"] == []  # no target case among n = 60
 
 
 def test_compare_alternates_and_measures_memory():

@@ -49,7 +49,7 @@ def lift_bound(x: np.ndarray, z: np.ndarray, g: np.ndarray) -> float:
 
 def smallest(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, k: int,
              metric: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """For each row i the k columns of smallest ``|x_i - z_j|^p - g_j``, with those values (n, k), sorted.
+    r"""For each row i the k columns of smallest ``|x_i - z_j|^p - g_j``, with those values (n, k), sorted.
 
     ``metric``, a symmetric positive definite (d, d) matrix M, changes only how the lifted query
     is made (p = 2): since :math:`\langle x, z\rangle = \langle M x, M^{-1} z\rangle`, the query runs on

@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from monge.errors import InputError
 
-from . import _checks, _memory
+from . import _checks, _memory, _reduced_costs, sparse
 from .auction import auction
 from .costs import cost_matrix, ground_cost, penalised
 from .kantorovich import network_simplex
@@ -27,6 +27,8 @@ from .results import OTResult
 
 BRUTE_FORCE_MAX = 10
 _PERMUTATION_CHUNK = 1 << 18
+# matching(auto) takes the sparse solver from this size (p = 2, d <= 5, one problem, the CPU).
+SPARSE_FROM = 1000
 # A matching's dense plan is formed up to this many entries (n = 2048); beyond, `plan` is None.
 _DENSE_PLAN_LIMIT = 1 << 22
 
@@ -141,10 +143,13 @@ def _auction(cost: torch.Tensor):
 SOLVERS = {"lsa": _lsa, "lapjv": _lapjv, "network_simplex": _network_simplex, "auction": _auction}
 
 
-def choose_method(x: torch.Tensor) -> str:
+def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
     """The rule behind ``method="auto"`` for the points ``x``, from the measurements in ``benchmarks/README.md``.
 
     - a CUDA device: ``auction`` (no transfer to the host; a batch in one auction);
+    - on the CPU, one problem with p = 2 in low dimension (d <= 5, where the lifted k-d tree prunes)
+      from n = SPARSE_FROM points: the certified ``sparse`` matching; and any single problem whose
+      dense matrices would not fit in memory;
     - on the CPU, low dimension (d <= 4): POT's ``network_simplex`` for one problem of n >= 3000
       (3.1 s against scipy's 5.4 s at n = 5000, d = 2), scipy's ``lsa`` below that and for
       batches (0.38 s against 0.39 s at n = 2000; 0.017 s against 0.024 s at n = 500);
@@ -158,6 +163,10 @@ def choose_method(x: torch.Tensor) -> str:
     if x.device.type == "cuda":
         return "auction"
     n, d = x.shape[-2], x.shape[-1]
+    if x.ndim == 2 and p == 2 and d <= _reduced_costs.KDTREE_MAX_DIM and n >= SPARSE_FROM:
+        return "sparse"
+    if x.ndim == 2 and 3 * 8 * n * n > _memory.available_bytes(torch.device("cpu")):
+        return "sparse"
     if d <= 4:
         return "network_simplex" if x.ndim == 2 and n >= 3000 else "lsa"
     return "lapjv"
@@ -173,12 +182,14 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
     ----------
     x, z : (n, d) or (B, n, d) Tensor or ndarray
     p : float > 0
-    method : {"auto", "lsa", "lapjv", "network_simplex", "auction"}
+    method : {"auto", "lsa", "lapjv", "network_simplex", "auction", "sparse"}
         ``"lsa"``: scipy's ``linear_sum_assignment`` (CPU, float64); ``"lapjv"``: Jonker-Volgenant of
         the ``lap`` package (CPU, float64); ``"network_simplex"``: POT's ``ot.emd``; ``"auction"``:
         the batched auction of :mod:`monge.transport.auction` on the device of ``x``, certified
-        optimal by a dual bound and completed by ``lsa`` where the certificate fails; ``"auto"``:
-        the fastest for the case, see :func:`choose_method`.
+        optimal by a dual bound and completed by ``lsa`` where the certificate fails; ``"sparse"``:
+        the certified sparse matching of :mod:`monge.transport.sparse` (CPU, float64, O(n k) memory,
+        no cost matrix: n = 100,000 in the plane in about half a minute); ``"auto"``: the fastest
+        for the case, see :func:`choose_method`.
     cost : (n, n) or (B, n, n) Tensor or ndarray, keyword-only, instead of ``x`` and ``z``
         Any real costs, ``+inf`` for a forbidden pair (a ``ValueError`` names ``cost`` when every
         permutation meets one). Its gradient is the plan (1/n on the matched pairs).
@@ -187,8 +198,9 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
     -------
     OTResult
         ``permutation`` ((n,) or (B, n)), ``cost`` (W_p^p, differentiable by the envelope
-        theorem), ``plan`` (dense up to n = 2048, else None); ``f``, ``g`` and ``duality_gap`` from
-        the auction. ``result.distance`` is the text's Distance, ``n * cost``.
+        theorem), ``plan`` (dense up to n = 2048, else None); ``f``, ``g`` (per pair:
+        :math:`f_i + g_j \le C_{ij}`), ``duality_gap`` (primal minus dual, per point) and ``n_iter``
+        (auction rounds, or the sparse solver's certificate rounds) from the auction and ``sparse``. ``result.distance`` is the text's Distance, ``n * cost``.
 
     Examples
     --------
@@ -204,10 +216,15 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
     if user_cost is None:
         p = _checks.exponent(p)
         _checks.cost_range(x, z, p)
-    _checks.method(method, {"auto": None, **SOLVERS})
+    _checks.method(method, {"auto": None, **SOLVERS, "sparse": None})
     resolved = method
     if method == "auto":
-        resolved = choose_method(x) if user_cost is None else ("auction" if like.device.type == "cuda" else "lapjv")
+        resolved = choose_method(x, p) if user_cost is None else ("auction" if like.device.type == "cuda" else "lapjv")
+    if resolved == "sparse":
+        if user_cost is not None:
+            raise InputError("method='sparse' works from the points x and z (it never forms the cost matrix); "
+                             "for a cost matrix of one's own use method='lapjv' or 'lsa'")
+        return _sparse(x, z, p)
     n = like.shape[-2]
     batch = like.shape[0] if like.ndim == 3 else 1
     if resolved == "auction":  # the whole batch's costs, values and temporaries on the device
@@ -248,6 +265,22 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
     if user_cost is None:
         return _result(x, z, perm, p, resolved, **extra)
     return _cost_result(user_cost, perm, resolved, **extra)
+
+
+def _sparse(x: torch.Tensor, z: torch.Tensor, p: float) -> OTResult:
+    """The certified sparse matching of each problem (:mod:`monge.transport.sparse`), in O(n k) memory."""
+    xb, zb = (x, z) if x.ndim == 3 else (x.unsqueeze(0), z.unsqueeze(0))
+    outcomes = [sparse.solve(a.detach().cpu().double().numpy(), b.detach().cpu().double().numpy(), p)
+                for a, b in zip(xb, zb)]
+    stack = lambda name: torch.stack([torch.from_numpy(getattr(o, name)) for o in outcomes])  # noqa: E731
+    perm, f, g = stack("permutation").to(x.device), stack("f"), stack("g")
+    n = x.shape[-2]
+    extra = dict(f=f.to(x.device, x.dtype), g=g.to(x.device, x.dtype), n_iter=max(o.rounds for o in outcomes),
+                 duality_gap=max(o.gap for o in outcomes) / n)
+    if x.ndim == 2:
+        perm = perm[0]
+        extra.update(f=extra["f"][0], g=extra["g"][0])
+    return _result(x, z, perm, p, "sparse", **extra)
 
 
 def _cost_result(cost: torch.Tensor, perm: torch.Tensor, method: str, **extra) -> OTResult:
