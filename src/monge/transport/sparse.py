@@ -46,6 +46,11 @@ ROUNDOFF_MARGIN = 64.0
 # largest violation of the certificate) down to AUCTION_END x a typical cost, dividing by
 # AUCTION_FACTOR each phase; at most AUCTION_BIDS x n bids per round.
 AUCTION_START, AUCTION_END, AUCTION_FACTOR, AUCTION_BIDS = 0.25, 1e-3, 5.0, 200
+# A certificate round repairs by the auction when more than this share of rows violate, else by
+# shortest paths from the violating rows alone (n = 20000 uniform: 1.5 s against 1.9 s by the
+# auction every round; a Gaussian against a uniform cloud, n = 5000, whose first rounds have most
+# rows violating: 1.4 s against 3.4 s by shortest paths every round).
+REPAIR_BY_AUCTION = 0.05
 # Certificate rounds before giving up (each adds the violating rows' best pairs).
 MAX_ROUNDS = 100
 
@@ -106,16 +111,26 @@ class _Solver:
             graph.add(*(np.asarray(c, dtype=np.int64).ravel() for c in candidates))
         graph.add(*principal_matching(self.x, self.z))
 
+    def typical(self) -> float:
+        """A typical candidate cost: the median of each row's first candidate."""
+        graph = self.graph
+        return float(np.median(graph.cost[graph.indptr[:-1]]))
+
     def bid(self, eps_start: float) -> None:
         """The auction on the candidates, from ``eps_start`` down to a small share of a typical cost."""
         graph = self.graph
         spread = float(graph.cost.max() - graph.cost.min())
         if spread == 0:
             return
-        typical = float(np.median(graph.cost[graph.indptr[:-1]]))
-        eps_end = max(AUCTION_END * typical, 1e-12 * spread)
+        eps_end = max(AUCTION_END * self.typical(), 1e-12 * spread)
         _bidding.auction(graph.indptr, graph.indices, graph.cost, self.v, self.col4row, self.row4col,
                          max(eps_start, eps_end), eps_end, AUCTION_FACTOR, AUCTION_BIDS * self.n)
+
+    def free(self, rows: np.ndarray) -> None:
+        """Unassign ``rows`` (their columns become free)."""
+        assigned = rows[self.col4row[rows] >= 0]
+        self.row4col[self.col4row[assigned]] = -1
+        self.col4row[assigned] = -1
 
     def tighten(self) -> None:
         """Exact on the candidates: free every row off its least reduced cost, then shortest augmenting paths."""
@@ -152,8 +167,12 @@ def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
     solver = _Solver(x, z, p, k, g, metric)
     solver.start(candidates)
     eps_start = AUCTION_START * float(solver.graph.cost.max() - solver.graph.cost.min())
+    violating = np.arange(n)
     for rounds in range(1, MAX_ROUNDS + 1):
-        solver.bid(eps_start)
+        if violating.size > REPAIR_BY_AUCTION * n:
+            solver.bid(eps_start)
+        else:  # a few rows: their shortest paths alone, without disturbing the rest
+            solver.free(violating)
         solver.tighten()
         perm = solver.col4row
         primal = float(_reduced_costs.pair_costs(x, z, np.arange(n), perm, p).sum())
