@@ -110,3 +110,25 @@ def test_output_dtype_device(dtype, device):
     r = kantorovich(x, x + 1)
     for t in (r.cost, r.plan, r.f, r.g):
         assert t.dtype == dtype and t.device.type == device.type
+
+
+def test_uniform_clouds_past_memory_go_to_the_sparse_matching(monkeypatch):
+    """Uniform weights, n = m, a dense programme that does not fit: the certified sparse matching,
+    with the same optimum, gradient and potentials' duality as the network simplex."""
+    import sys
+
+    kant = sys.modules["monge.transport.kantorovich"]
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(1200, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    z = torch.rand(1200, 2, generator=g, dtype=torch.float64)
+    dense = kantorovich(x, z)
+    monkeypatch.setattr(kant._memory, "available_bytes", lambda device: 10**6)
+    r = kantorovich(x, z)
+    assert r.method == "sparse" and r.plan is None and r.marginal_error == 0.0
+    assert r.cost.item() == pytest.approx(dense.cost.item(), rel=1e-9)
+    assert (r.f.mean() + r.g.mean()).item() == pytest.approx(r.cost.item(), rel=1e-9)
+    grad_dense, = torch.autograd.grad(dense.cost, x)
+    grad, = torch.autograd.grad(r.cost, x)
+    assert torch.allclose(grad, grad_dense, atol=1e-12)
+    with pytest.raises(MemoryError, match="linear programme"):  # weighted: still the dense programme
+        kantorovich(x.detach(), z, a=torch.full((1200,), 2.0), b=torch.full((1200,), 2.0))

@@ -108,6 +108,9 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
         ``cost`` (W_p^p, or :math:`\min \langle P, C\rangle`), ``plan`` (n, m), dual potentials
         ``f`` (n,), ``g`` (m,) with ``sum a f + sum b g = cost``, ``marginal_error``,
         ``duality_gap`` (relative). Batched input gives a leading batch dimension on each.
+        Uniform weights on two clouds of n points whose dense programme would not fit in memory
+        go to the certified sparse matching (:mod:`monge.transport.sparse`; the optimum is then a
+        permutation): ``plan`` is None, ``permutation`` holds it, ``method`` is ``"sparse"``.
 
     Examples
     --------
@@ -131,8 +134,11 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
     b_w = _checks.batched_weights(b, batch, m, "b", like)
     for k in range(batch if a_w.stride(0) or b_w.stride(0) else 1):
         _checks.equal_mass(a_w[k], b_w[k], like.dtype)
-    # cost matrix and plan in float64, plus POT's working copies
-    _memory.require(4 * 8 * n * m, torch.device("cpu"), f"the exact {n}x{m} linear programme",
+    need = 4 * 8 * n * m  # cost matrix and plan in float64, plus POT's working copies
+    if user_cost is None and a is None and b is None and n == m and not batched and \
+            need > _memory.available_bytes(torch.device("cpu")):
+        return _uniform_past_memory(x, z, p)
+    _memory.require(need, torch.device("cpu"), f"the exact {n}x{m} linear programme",
                     "use sinkhorn or sliced transport for large weighted problems")
     a64 = (a_w / a_w.sum(-1, keepdim=True)).cpu().numpy()
     b64 = (b_w / b_w.sum(-1, keepdim=True)).cpu().numpy()
@@ -181,6 +187,20 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
         duality_gap=gaps if batched else gaps[0],
         method="network_simplex",
     )
+
+
+def _uniform_past_memory(x: torch.Tensor, z: torch.Tensor, p: float) -> OTResult:
+    """Uniform weights on n = m points whose dense programme does not fit: the optimum is a permutation
+    (Birkhoff), found by the certified sparse matching without the matrix; ``plan`` is None."""
+    from . import sparse
+
+    out = sparse.solve(x.detach().double().cpu().numpy(), z.detach().double().cpu().numpy(), p)
+    perm = torch.from_numpy(out.permutation).to(x.device)
+    to = dict(device=x.device, dtype=x.dtype)
+    value = ground_cost(x, z[perm], p).mean()
+    return OTResult(cost=value, plan=None, permutation=perm, f=torch.from_numpy(out.f).to(**to),
+                    g=torch.from_numpy(out.g).to(**to), marginal_error=0.0, converged=True,
+                    duality_gap=out.gap / max(abs(out.primal), np.finfo(np.float64).tiny), method="sparse")
 
 
 def _support_value(x, z, user_cost, p, k, plan, rows, cols) -> torch.Tensor:
