@@ -26,13 +26,13 @@ class Candidates:
 
     def query(self, rows: np.ndarray, v: np.ndarray) -> None:
         """Add to each of ``rows`` its ``width`` pairs of least reduced cost ``C_ij - v_j``."""
-        cols, _ = _reduced_costs.smallest(self.x[rows], self.z, v, self.p, self.width, self.metric)
+        cols, _ = _reduced_costs.smallest(self.x[rows], self.z, v, self.p, self.width, self.metric, fast=True)
         self.add(np.repeat(rows, cols.shape[1]), cols.ravel())
 
     def add(self, rows: np.ndarray, cols: np.ndarray) -> None:
         """Add the pairs ``(rows[t], cols[t])``; a pair already there is kept once."""
-        new = np.sort(rows * self.n + cols)  # by sorting: numpy's hashed unique is slower here
-        new = new[np.concatenate([[True], new[1:] != new[:-1]])]
+        new = np.sort(np.asarray(rows * self.n + cols, dtype=np.int64))  # numpy's hashed unique is slower here
+        new = new[np.concatenate([np.ones(min(len(new), 1), dtype=bool), new[1:] != new[:-1]])]
         new_rows, new_cols = np.divmod(new, self.n)
         keys = np.concatenate([self.keys, new])
         cost = np.concatenate([self.cost, _reduced_costs.pair_costs(self.x, self.z, new_rows, new_cols, self.p)])

@@ -48,18 +48,25 @@ def lift_bound(x: np.ndarray, z: np.ndarray, g: np.ndarray) -> float:
 
 
 def smallest(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, k: int,
-             metric: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+             metric: np.ndarray | None = None, fast: bool = False) -> tuple[np.ndarray, np.ndarray]:
     r"""For each row i the k columns of smallest ``|x_i - z_j|^p - g_j``, with those values (n, k), sorted.
 
-    ``metric``, a symmetric positive definite (d, d) matrix M, changes only how the lifted query
-    is made (p = 2): since :math:`\langle x, z\rangle = \langle M x, M^{-1} z\rangle`, the query runs on
-    ``x M`` and ``z M^{-1}`` with the column terms moved into the lift. When ``g`` is close to
-    :math:`|z|^2 - z^\top M^{-2} z` (an affine transport map :math:`M^2`), the lift is nearly flat and
-    the k-d tree prunes as well as for a plain nearest-neighbour query.
+    The values are recomputed from the points whatever the query; the query decides the columns.
+    By default it runs in the clouds' own coordinates, where its rounding is that of the lifted
+    squared distances (bounded by :func:`lift_bound`): what a certificate needs. With ``fast``,
+    for p = 2, it may change coordinates to help the k-d tree prune, which can cost precision on
+    degenerate clouds (a near-singular covariance): for choosing candidates only.
+
+    - ``metric``, a symmetric positive definite (d, d) matrix M: since
+      :math:`\langle x, zangle = \langle M x, M^{-1} zangle`, the query runs on ``x M`` and
+      ``z M^{-1}`` with the column terms moved into the lift. When ``g`` is close to
+      :math:`|z|^2 - z^	op M^{-2} z` (an affine transport map :math:`M^2`), the lift is nearly flat;
+    - an affine part of the lift's potential is moved into the query points (a tilted lift prunes
+      badly), where that flattens it.
     """
     k = min(k, len(z))
     if p == 2 and x.shape[1] <= KDTREE_MAX_DIM:
-        cols = _lifted_query(x, z, g, k, metric)
+        cols = _lifted_query(x, z, g, k, metric if fast else None, fast)
     else:
         cols = _block_query(x, z, g, p, k)
     rows = np.repeat(np.arange(len(x)), k)
@@ -68,20 +75,20 @@ def smallest(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, k: int,
     return np.take_along_axis(cols, order, 1), np.take_along_axis(values, order, 1)
 
 
-def _lifted_query(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int, metric: np.ndarray | None) -> np.ndarray:
+def _lifted_query(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int, metric: np.ndarray | None,
+                  tilt: bool) -> np.ndarray:
     # |x - z|^2 - g = |x|^2 - |xM|^2 + |xM - zM^-1|^2 - h,  h = g - |z|^2 + |zM^-1|^2
-    if metric is None:
-        h = g
-    else:
+    h = g
+    if metric is not None:
         x, z_new = x @ metric, z @ np.linalg.inv(metric)
         h = g - np.einsum("nd,nd->n", z, z) + np.einsum("nd,nd->n", z_new, z_new)
         z = z_new
-    # An affine part of h tilts the lift; it moves into the query points instead:
-    # |x - z|^2 - b.z = |x + b/2 - z|^2 - b.x - |b|^2/4, and the row terms do not change the order.
-    design = np.column_stack([z, np.ones(len(z))])
-    slope = np.linalg.lstsq(design, h, rcond=None)[0][:-1]
-    h = h - z @ slope
-    x = x + slope / 2
+    if tilt:  # |x - z|^2 - b.z = |x + b/2 - z|^2 - b.x - |b|^2/4: the row terms do not change the order
+        centred = z - z.mean(0)
+        slope = np.linalg.lstsq(centred, h - h.mean(), rcond=1e-6)[0]
+        flat = h - z @ slope
+        if np.isfinite(slope).all() and np.ptp(flat) < np.ptp(h):
+            h, x = flat, x + slope / 2
     height = np.sqrt(np.maximum(h.max() - h, 0.0))
     tree = cKDTree(np.column_stack([z, height]), balanced_tree=False, compact_nodes=False)
     _, cols = tree.query(np.column_stack([x, np.zeros(len(x))]), k=k, workers=-1)

@@ -23,6 +23,8 @@ from scipy.spatial import cKDTree
 
 from . import _reduced_costs
 
+# The Gaussian start's map only where its matrix has at most this condition number (else a scaling).
+MAX_CONDITION = 1e3
 # The coarse start from this many points; each level matches 1 / COARSENING of the points.
 COARSE_FROM = 2000
 COARSENING = 4
@@ -52,11 +54,22 @@ def gaussian(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cov_x, cov_z = cov_x + ridge * np.eye(d), cov_z + ridge * np.eye(d)
     root, inv_root = _sqrtm(cov_x), _sqrtm(cov_x, inverse=True)
     a = inv_root @ _sqrtm(root @ cov_z @ root) @ inv_root
+    if not _conditioned(a):  # a near-singular covariance: an isotropic scaling instead
+        spread_x, spread_z = np.trace(cov_x), np.trace(cov_z)
+        a = np.sqrt(spread_z / spread_x if spread_x > 0 else 1.0) * np.eye(d)
     centred = x - x.mean(0)
     phi = 0.5 * np.einsum("nd,de,ne->n", centred, a, centred) + x @ z.mean(0)
     f = np.einsum("nd,nd->n", x, x) - 2 * phi
     metric = _sqrtm(a)
-    return _reduced_costs.smallest(z, x, f, 2.0, 1, np.linalg.inv(metric))[1][:, 0], metric
+    return _reduced_costs.smallest(z, x, f, 2.0, 1, np.linalg.inv(metric), fast=True)[1][:, 0], metric
+
+
+def _conditioned(a: np.ndarray) -> bool:
+    """Whether the affine map's matrix is finite and its condition number at most MAX_CONDITION."""
+    if not np.isfinite(a).all():
+        return False
+    w = np.linalg.eigvalsh((a + a.T) / 2)
+    return bool(w.min() > 0 and w.max() <= MAX_CONDITION * w.min())
 
 
 def spacing(x: np.ndarray, p: float) -> float:
@@ -85,4 +98,4 @@ def coarse(x: np.ndarray, z: np.ndarray, p: float, solve, metric: np.ndarray | N
     ix, iz = rng.choice(n, m, replace=False), rng.choice(n, m, replace=False)
     small = solve(x[ix], z[iz])
     inverse = None if metric is None else np.linalg.inv(metric)
-    return _reduced_costs.smallest(z, x[ix], small.f, p, 1, inverse)[1][:, 0]
+    return _reduced_costs.smallest(z, x[ix], small.f, p, 1, inverse, fast=True)[1][:, 0]

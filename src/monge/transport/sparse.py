@@ -103,9 +103,9 @@ class _Solver:
         n, graph = self.n, self.graph
         if candidates is None:
             graph.query(np.arange(n), self.v)
-            f = row_minima(self.x, self.z, self.v, self.p, self.metric)
+            f = _reduced_costs.smallest(self.x, self.z, self.v, self.p, 1, self.metric, fast=True)[1][:, 0]
             inverse = None if self.metric is None else np.linalg.inv(self.metric)
-            back, _ = _reduced_costs.smallest(self.z, self.x, f, self.p, graph.width, inverse)
+            back, _ = _reduced_costs.smallest(self.z, self.x, f, self.p, graph.width, inverse, fast=True)
             graph.add(back.ravel(), np.repeat(np.arange(n), back.shape[1]))
         else:
             graph.add(*(np.asarray(c, dtype=np.int64).ravel() for c in candidates))
@@ -150,11 +150,6 @@ class _Solver:
             raise RuntimeError(f"sparse matching: row {failed} has no augmenting path among the candidates")
 
 
-def row_minima(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, metric: np.ndarray | None = None) -> np.ndarray:
-    r"""The c-transform :math:`f_i = \min_j C_{ij} - g_j` over every column, without the matrix."""
-    return _reduced_costs.smallest(x, z, g, p, 1, metric)[1][:, 0]
-
-
 def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
            candidates: tuple[np.ndarray, np.ndarray] | None = None) -> SparseOutcome:
     n = len(x)
@@ -176,15 +171,19 @@ def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
         solver.tighten()
         perm = solver.col4row
         primal = float(_reduced_costs.pair_costs(x, z, np.arange(n), perm, p).sum())
-        f = row_minima(x, z, solver.v, p, metric)
+        best, f = (a[:, 0] for a in _reduced_costs.smallest(x, z, solver.v, p, 1))  # the certificate's query
         gap = primal - float(f.sum()) - float(solver.v.sum())
         bound = tolerance(x, z, solver.v, p, primal)
         violation = solver.u - f
         violating = np.flatnonzero(violation > bound / n)
         if gap <= bound or violating.size == 0:
             break
-        solver.graph.query(violating, solver.v)  # each violating row's best pair is new among them
+        solver.graph.add(violating, best[violating])  # each violating row's best pair, and its neighbours
+        solver.graph.query(violating, solver.v)
         eps_start = float(violation.max())
+    if gap < -bound:  # impossible for a dual: the query lost the row minima to rounding
+        raise RuntimeError(f"sparse matching: duality gap {gap:.3g} below minus its tolerance {bound:.3g}: the "
+                           "row minima are wrong, the certificate is void")
     if gap > bound:
         raise RuntimeError(f"sparse matching: duality gap {gap:.3g} above its tolerance {bound:.3g} after "
                            f"{rounds} rounds; the matching is not certified")
