@@ -40,8 +40,9 @@ from ._candidates import Candidates, principal_matching
 
 # Candidates per row and per column (see benchmarks/README.md, "sparse matching": k = 16, 24, 32).
 CANDIDATES = 24
-# Multiples of the unit round-off of float64 in the certificate's tolerance per row.
-ROUNDOFF_MARGIN = 64.0
+# The certificate's tolerance per row, in unit round-offs of float64, times d + 2 (a query's squared
+# distance sums d + 1 squares, a block's product d + 2 terms).
+ROUNDOFF_MARGIN = 16.0
 # The auction's eps-scaling: from AUCTION_START x the spread of the candidate costs (then the
 # largest violation of the certificate) down to AUCTION_END x a typical cost, dividing by
 # AUCTION_FACTOR each phase; at most AUCTION_BIDS x n bids per round.
@@ -82,9 +83,10 @@ class SparseOutcome:
 
 
 def tolerance(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, primal: float) -> float:
-    """Rounding in the certificate: ROUNDOFF_MARGIN unit round-offs of the costs' and potentials' magnitude, per row."""
+    """Rounding in the certificate: ROUNDOFF_MARGIN (d + 2) unit round-offs of the costs' and potentials'
+    magnitude, per row: what the queries' float64 sums can miss a row minimum by."""
     magnitude = _reduced_costs.lift_bound(x, z, g) ** (p / 2) + float(np.abs(g).max()) + abs(primal) / len(x)
-    return len(x) * ROUNDOFF_MARGIN * np.finfo(np.float64).eps * magnitude
+    return len(x) * ROUNDOFF_MARGIN * (x.shape[1] + 2) * np.finfo(np.float64).eps * magnitude
 
 
 class _Solver:
