@@ -39,7 +39,8 @@ def test_one_tiny_matching_case_in_process():
 def test_one_tiny_sparse_case_in_process(law):
     record = suite_sparse.run_case({"n": 60, "d": 2, "law": law}, repeats=1, seed=0)
     stats = record["stats"]
-    assert set(stats) == {"monge sparse", "cdist", *suite_sparse.ANCHORS}
+    expected = {"monge sparse", "cdist", *suite_sparse.ANCHORS} - ({"lap lapjv"} if law == "gaussian" else set())
+    assert set(stats) == expected
     assert record["all_optimal"] and all(stats[name]["optimal"] for name in stats if name != "cdist")
     assert stats["monge sparse"]["certificate"]["rounds"] >= 1
     assert record["fastest_anchor"] in suite_sparse.ANCHORS and record["ratio_with_cost"] > 0
