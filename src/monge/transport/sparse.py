@@ -38,7 +38,7 @@ import numpy as np
 from . import _bidding, _reduced_costs, _shortest_paths, _starts
 from ._candidates import Candidates, principal_matching
 
-# Candidates per row and per column (see benchmarks/README.md, "sparse matching": k = 16, 24, 32).
+# Candidates per row and per column (benchmarks/README.md, suite "sparse": how k was chosen).
 CANDIDATES = 24
 # The certificate's tolerance per row, in unit round-offs of float64, times d + 2 (a query's squared
 # distance sums d + 1 squares, a block's product d + 2 terms).
