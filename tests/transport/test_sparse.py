@@ -24,7 +24,7 @@ What is checked:
 - ``matching(method="sparse")`` equals ``lsa`` in cost (torch float64, float32, numpy inputs), its
   ``f``, ``g`` are dual feasible against ``cost_matrix``, its ``duality_gap`` is a small float,
   its gradients are those of the envelope theorem, batched inputs equal per-problem solves, and
-  ``cost=`` is refused naming 'sparse'; ``method="auto"`` takes it for one (1500, 2) problem only;
+  ``cost=`` is refused naming 'sparse'; ``method="auto"`` takes it for one (SPARSE_FROM, 2) problem only;
 - no n x n matrix on this path: ``cost_matrix`` raising, numpy's traced peak far below n^2 floats
   (d = 2, n = 3000), and only bounded ``cost_blocks`` at d = 10.
 
@@ -524,12 +524,11 @@ def test_matching_sparse_refuses_a_cost_matrix():
 
 def test_auto_takes_sparse_for_one_large_low_dimensional_problem():
     rng = np.random.default_rng(1500)
-    n = 1500
-    assert n >= monge_module.SPARSE_FROM
+    n = monge_module.SPARSE_FROM
     x, z = torch.from_numpy(rng.uniform(size=(n, 2))), torch.from_numpy(rng.uniform(size=(n, 2)))
     result = matching(x, z)
     assert result.method == "sparse"
-    assert float(result.cost) == pytest.approx(float(matching(x, z, method="lsa").cost), rel=1e-9)
+    assert float(result.cost) == pytest.approx(float(matching(x, z, method="network_simplex").cost), rel=1e-9)
 
 
 def test_auto_does_not_take_sparse_for_small_or_batched_problems():
@@ -537,13 +536,12 @@ def test_auto_does_not_take_sparse_for_small_or_batched_problems():
     x, z = torch.from_numpy(rng.uniform(size=(500, 2))), torch.from_numpy(rng.uniform(size=(500, 2)))
     assert matching(x, z).method != "sparse"
     n = monge_module.SPARSE_FROM
-    x, z = torch.from_numpy(rng.uniform(size=(2, n, 2))), torch.from_numpy(rng.uniform(size=(2, n, 2)))
-    assert matching(x, z).method != "sparse"
-    # the rule alone (no solve): batches, p != 2 and d > 5 do not take it at n = 1500
-    assert monge_module.choose_method(torch.empty(2, 1500, 2)) != "sparse"
-    assert monge_module.choose_method(torch.empty(1500, 2), 1.0) != "sparse"
-    assert monge_module.choose_method(torch.empty(1500, _reduced_costs.KDTREE_MAX_DIM + 1)) != "sparse"
-    assert monge_module.choose_method(torch.empty(1500, _reduced_costs.KDTREE_MAX_DIM)) == "sparse"
+    # the rule alone (no solve): smaller problems, batches, p != 2 and d > 5 do not take it
+    assert monge_module.choose_method(torch.empty(n - 1, 2)) != "sparse"
+    assert monge_module.choose_method(torch.empty(2, n, 2)) != "sparse"
+    assert monge_module.choose_method(torch.empty(n, 2), 1.0) != "sparse"
+    assert monge_module.choose_method(torch.empty(n, _reduced_costs.KDTREE_MAX_DIM + 1)) != "sparse"
+    assert monge_module.choose_method(torch.empty(n, _reduced_costs.KDTREE_MAX_DIM)) == "sparse"
 
 
 def test_auto_takes_sparse_where_the_dense_matrices_do_not_fit(monkeypatch):
