@@ -4,8 +4,9 @@ import torch
 
 from monge.data import toys
 from monge.errors import InputError
+from monge import metrics, transport
 from monge.metrics import (class_histogram, high_quality, mean_confidence, modes_covered, total_variation, w2_floor,
-                           w2_test)
+                           w2_points, w2_test)
 
 
 def test_w2_of_a_translate_is_the_shift():
@@ -24,6 +25,55 @@ def test_w2_uses_equal_n_and_is_seeded():
     assert w2_floor(samples, test) == w2_test(samples, test)  # the same distance, for two data samples
     images = torch.rand(50, 1, 8, 8)
     assert w2_test(images, images.reshape(50, 64)) == 0.0  # flattened
+
+
+def _subsets(x, z, n, seed):
+    """The subsets that w2_test draws: the samples' first, then the held-out points', from one torch generator."""
+    generator = torch.Generator().manual_seed(seed)
+    return (x if len(x) == n else x[torch.randperm(len(x), generator=generator)[:n]],
+            z if len(z) == n else z[torch.randperm(len(z), generator=generator)[:n]])
+
+
+@pytest.mark.parametrize("d, n", [(2, 1500), (5, 700)])
+def test_w2_in_low_dimension_is_the_sparse_matching_and_equals_the_network_simplex(d, n, monkeypatch):
+    """d <= 5: the certified sparse matching, of the same value as the network simplex on the same subsets."""
+    x, _ = toys.gaussians8(2500, seed=3) if d == 2 else (np.random.default_rng(3).normal(size=(2500, d)), None)
+    z = np.random.default_rng(4).normal(size=(1800, d)) * 0.7
+    x, z = torch.from_numpy(x), torch.from_numpy(z)
+    simplex = transport.matching(*_subsets(x, z, n, 5), p=2.0, method="network_simplex")
+    methods = []
+
+    def recorded(*args, **kwargs):
+        methods.append(kwargs["method"])
+        return matching(*args, **kwargs)
+
+    matching = transport.matching
+    monkeypatch.setattr(transport, "matching", recorded)
+    assert w2_test(x, z, n=n, seed=5) == pytest.approx(float(simplex.cost) ** 0.5, rel=1e-9)
+    assert w2_floor(x[:n], z[:n]) == pytest.approx(float(matching(x[:n], z[:n], method="network_simplex").cost) ** 0.5,
+                                                   rel=1e-9)
+    assert methods == ["sparse", "sparse"]
+
+
+def test_the_default_n_is_larger_where_the_sparse_matching_applies(monkeypatch):
+    """n=None: w2_points(d), 5000 points a side for d <= 5 (the sparse matching), 2000 above (the network simplex)."""
+    assert (w2_points(1), w2_points(2), w2_points(5), w2_points(6), w2_points(64)) == (5000, 5000, 5000, 2000, 2000)
+    assert (metrics.W2_POINTS_SPARSE, metrics.W2_POINTS_DENSE, metrics.W2_SPARSE_DIM) == (5000, 2000, 5)
+    calls = []
+
+    def recorded(x, z, p, method):
+        calls.append((tuple(x.shape), tuple(z.shape), method))
+        return transport.OTResult(cost=torch.tensor(1.0, dtype=torch.float64))
+
+    monkeypatch.setattr(transport, "matching", recorded)
+    w2_test(torch.zeros(6000, 2), torch.zeros(7000, 2))
+    w2_floor(torch.zeros(6000, 64), torch.zeros(7000, 64))
+    w2_test(torch.zeros(6000, 2), torch.zeros(7000, 2), n=300)  # an explicit n, as before
+    w2_test(torch.zeros(6000, 64), torch.zeros(3000, 64), n=2500)
+    w2_test(torch.zeros(4000, 2), torch.zeros(400, 2))  # the smaller cloud bounds n
+    assert calls == [((5000, 2), (5000, 2), "sparse"), ((2000, 64), (2000, 64), "network_simplex"),
+                     ((300, 2), (300, 2), "sparse"), ((2500, 64), (2500, 64), "network_simplex"),
+                     ((400, 2), (400, 2), "sparse")]
 
 
 def test_w2_floor_is_about_the_distance_between_two_samples_of_one_law():
@@ -75,6 +125,7 @@ def test_class_histogram_total_variation_confidence():
     (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 3)), "samples: samples of 2 values but test has 3"),
     (lambda: w2_test(torch.zeros(3), torch.zeros(3, 2)), r"samples: shape \(3,\)"),
     (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 2), n=0), "n: 0"),
+    (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 2), n=2.5), "n: 2.5; expected a positive integer or None"),
     (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 2), seed=2**70), r"seed: 1180591620717411303424; expected"),
     (lambda: w2_test(torch.zeros(3, 2), torch.zeros(3, 2), seed=-1), "seed: -1"),
     (lambda: w2_floor(torch.full((3, 2), float("nan")), torch.zeros(3, 2)), "train: holds NaN"),

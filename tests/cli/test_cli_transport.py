@@ -170,7 +170,7 @@ def test_one_weight_file_makes_the_other_side_uniform_with_the_same_mass(monge, 
 
 
 @pytest.mark.parametrize("method", ["auto", "exact", "matching", "kantorovich", "lsa", "lapjv",
-                                    "network_simplex", "auction"])
+                                    "network_simplex", "auction", "sparse"])
 def test_every_exact_method_gives_the_same_cost(monge, tmp_path, rng, method):
     x, z = rng.normal(size=(25, 3)), rng.normal(size=(25, 3))
     files = [_save(tmp_path / "x.npy", x), _save(tmp_path / "z.npy", z)]
@@ -181,6 +181,61 @@ def test_every_exact_method_gives_the_same_cost(monge, tmp_path, rng, method):
     assert s["cost"] == pytest.approx(float(expected.cost), rel=1e-9)
     assert s["method"] == method
     assert (tmp_path / "run" / "plan.npz").exists()
+
+
+def _least_reduced_cost(x, z, f, g, rows=500):
+    """min over all pairs of |x_i - z_j|^2 - f_i - g_j, a block of rows at a time (points of the unit square:
+    the expansion |x|^2 + |z|^2 - 2 x.z is exact to about 1e-15)."""
+    least, z2 = np.inf, (z**2).sum(1) - g
+    for start in range(0, len(x), rows):
+        block = x[start:start + rows]
+        reduced = ((block**2).sum(1) - f[start:start + rows])[:, None] + z2[None] - 2 * block @ z.T
+        least = min(least, float(reduced.min()))
+    return least
+
+
+def test_a_matching_of_25000_points_is_certified_over_every_pair(monge, tmp_path):
+    """Past the dense solvers: the command takes the sparse matching, and its cost is proved optimal here,
+    independently of the solver, by dual potentials feasible on all n^2 pairs (weak duality)."""
+    n = 25_000
+    rng = np.random.default_rng(7)
+    x, z = rng.uniform(size=(n, 2)), rng.uniform(size=(n, 2))
+    files = [_save(tmp_path / "x.npy", x), _save(tmp_path / "z.csv", z)]
+    code, out, err = monge("transport", *files, "--out", tmp_path / "run")
+    assert code == 0, err
+    s = read_json(tmp_path / "run" / "summary.json")
+    assert (s["n"], s["kind"], s["solver"], s["method"]) == (n, "matching", "sparse", "auto")
+    certificate = f"certified optimal: duality gap {s['duality_gap']:.3g} per point after {s['n_iter']} certificate rounds"
+    assert certificate in out
+    perm = np.load(tmp_path / "run" / "permutation.npy")
+    assert np.array_equal(np.sort(perm), np.arange(n))
+    primal = float(((x - z[perm]) ** 2).sum(1).mean())
+    assert s["cost"] == pytest.approx(primal, rel=1e-12)
+    # potentials of the same problem (the solver is deterministic: the same matching)
+    again = matching(torch.from_numpy(x), torch.from_numpy(z), p=2.0, method="sparse")
+    assert torch.equal(again.permutation, torch.from_numpy(perm))
+    f, g = again.f.numpy(), again.g.numpy()
+    assert _least_reduced_cost(x, z, f, g) >= -1e-12  # f_i + g_j <= C_ij for every pair
+    assert primal - (f.sum() + g.sum()) / n <= 1e-12 * primal  # so no matching costs less
+    with np.load(tmp_path / "run" / "plan.npz") as plan:
+        assert len(plan["mass"]) == n and plan["cols"].tolist() == perm.tolist()
+    assert (tmp_path / "run" / "figures" / "matching.png").read_bytes()[:8] == PNG
+
+
+def test_an_unequal_problem_beyond_memory_is_refused_in_one_line(monge, tmp_path, rng, monkeypatch):
+    """30,000 onto 29,999 points go to Kantorovich's dense programme; beyond memory: one line, no folder."""
+    from monge.transport import _memory
+
+    monkeypatch.setattr(_memory, "available_bytes", lambda device: 8 * 2**30)  # the same on any machine
+    files = [_save(tmp_path / "x.npy", rng.uniform(size=(30_000, 2))),
+             _save(tmp_path / "z.csv", rng.uniform(size=(29_999, 2)))]
+    code, _, err = monge("transport", *files, "--out", tmp_path / "run")
+    assert code == 1 and err.count("\n") == 1, err
+    assert err.startswith("monge transport: error: the exact 30000x29999 linear programme needs 26.8 GiB but cpu has "
+                          "8.0 GiB available"), err
+    assert "--method sliced" in err and not (tmp_path / "run").exists()
+    code, _, err = monge("transport", *files, "--method", "sliced", "--out", tmp_path / "sliced")
+    assert code == 0, err
 
 
 def test_sliced(monge, tmp_path, rng):
@@ -236,6 +291,7 @@ def _bad_inputs(tmp, rng):
         ([good, good, "--weights-a", tmp / "w2d.npy"], ["--weights-a", "(5, 2)"]),
         ([good, good, "--weights-a", tmp / "w5.npy", "--weights-b", tmp / "wbig.npy"], ["--weights-b", "sum to 10"]),
         ([good, other, "--method", "lsa"], ["method (--method): 'lsa'", "n = 5, m = 6", "kantorovich"]),
+        ([good, other, "--method", "sparse"], ["method (--method): 'sparse'", "n = 5, m = 6", "kantorovich"]),
         ([good, good, "--weights-a", tmp / "w5.npy", "--method", "auction"],
          ["method (--method): 'auction'", "weights"]),
         ([good, good, "--p", "-1"], ["p (--p): -1.0", "p > 0"]),

@@ -16,6 +16,25 @@ def test_toys_keep_their_units_and_modes():
     assert not torch.equal(load_points("gaussians8", n_train=500, n_test=100, seed=2).train, data.train)
 
 
+@pytest.mark.parametrize("name", ["gaussians8", "moons"])
+def test_a_toy_holds_out_10000_points_and_its_training_points_do_not_depend_on_them(name):
+    """20000 training and 10000 held-out points by default; training points and the first 2000 held out are one
+    draw (the same as with n_test=2000), the other held-out points a second stream of the same seed."""
+    from monge.data import toys
+
+    data = load_points(name, seed=3)
+    assert data.train.shape == (20000, 2) and data.test.shape == (10000, 2)
+    assert "20000 train / 10000 held-out points" in data.description
+    joint = load_points(name, seed=3, n_test=2000)
+    assert torch.equal(data.train, joint.train) and torch.equal(data.test[:2000], joint.test)
+    x, _ = toys.GENERATIVE_TOYS[name](22000, seed=3)  # one draw of training and held-out points, as before
+    assert torch.equal(joint.train, torch.from_numpy(x[:20000]).float())
+    again, other = load_points(name, seed=3), load_points(name, seed=4)
+    assert torch.equal(again.test, data.test) and not torch.equal(other.test[2000:], data.test[2000:])
+    assert len(torch.unique(data.test, dim=0)) == 10000  # the second stream repeats none of the first
+    assert load_points(name, seed=3, n_test=2001).test.shape == (2001, 2)
+
+
 def test_digits_are_grey_levels_split_as_classify_does():
     data = load_points("digits")
     assert data.train.shape == (1347, 1, 8, 8) and data.test.shape == (450, 1, 8, 8)

@@ -66,6 +66,38 @@ def test_plan_figure_subsamples_large_plans(rng):
     assert "100 of 500 segments shown" in ax.get_title()
 
 
+def test_a_matching_of_30000_points_draws_a_seeded_sample_of_its_segments_and_faint_points(rng):
+    """A large matching stays legible and bounded: 3000 segments, through small translucent markers."""
+    import io
+
+    from matplotlib.collections import PathCollection
+
+    n = 30_000
+    x, z, perm = rng.uniform(size=(n, 2)), rng.uniform(size=(n, 2)), rng.permutation(n)
+    figures = [plot_plan(x, z, np.arange(n), perm, np.full(n, 1 / n), seed=seed) for seed in (3, 3, 4)]
+    ax = figures[0].axes[0]
+    segments = _segments(ax)
+    assert len(segments) == 3000 and "3,000 of 30,000 segments shown" in ax.get_title()
+    np.testing.assert_array_equal(segments, _segments(figures[1].axes[0]))  # seeded
+    assert not np.array_equal(segments, _segments(figures[2].axes[0]))
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(points) == 2 and all(c.get_alpha() < 1 and c.get_sizes()[0] < 4 for c in points)  # density, not ink
+    assert all(h.get_alpha() == 1.0 for h in ax.get_legend().legend_handles)  # the legend stays readable
+    buffer = io.BytesIO()
+    figures[0].savefig(buffer, format="png", dpi=120)
+    assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_small_plans_keep_opaque_points_over_their_segments(rng):
+    from matplotlib.collections import PathCollection
+
+    x, z = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
+    ax = plot_plan(x, z, np.arange(40), rng.permutation(40), np.full(40, 1 / 40)).axes[0]
+    lines = [c for c in ax.collections if isinstance(c, LineCollection)][0]
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert all(c.get_alpha() == 1.0 and lines.get_zorder() < c.get_zorder() for c in points)
+
+
 def test_plan_figure_without_plan(rng):
     fig = plot_plan(rng.normal(size=(5, 2)), rng.normal(size=(5, 2)), None, None, None)
     assert "no plan" in fig.axes[0].get_title()

@@ -612,3 +612,19 @@ def test_no_dense_matrix_in_ten_dimensions(monkeypatch):
     result = matching(torch.from_numpy(x), torch.from_numpy(z), method="sparse")
     assert blocks and max(blocks) <= costs_module._BLOCK_ELEMENTS
     _certified_by_dense_duality(result, x, z)
+
+
+def test_auto_falls_back_to_a_dense_solver_when_the_certificate_stalls(monkeypatch):
+    """matching(auto) gives the sparse solver AUTO_ROUNDS certificate rounds; a solve that stalls
+    (clouds of a few repeated points) goes to the dense solver where it fits, with the same optimum;
+    method="sparse" itself never stops short."""
+    rng = np.random.default_rng(4)
+    n = monge_module.SPARSE_FROM
+    x = torch.from_numpy(rng.normal(size=(10, 2))[rng.integers(0, 10, n)])
+    z = torch.from_numpy(rng.uniform(size=(n, 2)))
+    monkeypatch.setattr(monge_module, "AUTO_ROUNDS", 1)
+    with pytest.raises(sparse.Stalled):
+        sparse.solve(x.numpy(), z.numpy(), max_rounds=1)
+    result = matching(x, z)
+    assert result.method == "network_simplex"
+    assert float(result.cost) == pytest.approx(float(matching(x, z, method="sparse").cost), rel=1e-9)

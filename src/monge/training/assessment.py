@@ -22,11 +22,10 @@ from torch import nn
 from monge.data import Points
 from monge.errors import InputError
 from monge.metrics import (class_histogram, high_quality, mean_confidence, modes_covered, total_variation, w2_floor,
-                           w2_test)
+                           w2_points, w2_test)
 from monge.runs import CHECKPOINT, CONFIG, SUMMARY
 
 CLASSIFIER_EPOCHS = 30  # monge classify's recipe for the convnet on digits: 99.5% test accuracy
-N_W2 = 2000  # at most this many on each side of the exact W2
 SAMPLE_SEED = 20_260_205  # the latent codes of the final samples (not those of training)
 
 
@@ -135,8 +134,10 @@ def assess(samples: torch.Tensor, points: Points, classifier: Callable | None = 
     r"""The figures of merit of ``samples`` (data units, ``(n, prod(shape))``) against ``points``.
 
     The exact :math:`W_2` to the held-out data and its floor (training against held-out data) are
-    both measured on :math:`n` points a side, :math:`n = \min(` :data:`N_W2`, the samples, the
-    held-out points, the training points :math:`)`, so that the two are compared at equal :math:`n`.
+    both measured on :math:`n` points a side, :math:`n = \min(` :func:`monge.metrics.w2_points` of
+    the dimension, the samples, the held-out points, the training points :math:`)`, so that the two
+    are compared at equal :math:`n`: up to 5000 for the 2-D toys (the sparse matching), 2000 for
+    digits.
 
     Returns
     -------
@@ -148,7 +149,7 @@ def assess(samples: torch.Tensor, points: Points, classifier: Callable | None = 
         ``test_class_confidence``) as a reference.
     """
     test, train = points.test.flatten(1), points.train.flatten(1)
-    n = min(N_W2, len(samples), len(test), len(train))
+    n = min(w2_points(test.shape[1]), len(samples), len(test), len(train))
     result = {"n_samples": len(samples), "w2_test": w2_test(samples, test, n=n), "w2_floor": w2_floor(train, test, n=n),
               "n_w2": n}
     result["w2_ratio"] = result["w2_test"] / result["w2_floor"] if result["w2_floor"] > 0 else None

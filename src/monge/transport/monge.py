@@ -33,6 +33,10 @@ _PERMUTATION_CHUNK = 1 << 18
 # crosses between clusters needs certificate rounds) it lost to the dense solvers up to n = 2000
 # (2.8 s against 1.4 s) and won from 4000 (3.7 s against 8.3 s).
 SPARSE_FROM = 3000
+# ... within this many certificate rounds: beyond, auto takes the dense solver where it fits. Two
+# uniform clouds need 3-6 rounds up to n = 100,000; clouds of a few repeated points (a collapsed
+# generator: 10 points repeated 500 times against the 8 Gaussians) 43 rounds and 76 s at n = 5000.
+AUTO_ROUNDS = 12
 # A matching's dense plan is formed up to this many entries (n = 2048); beyond, `plan` is None.
 _DENSE_PLAN_LIMIT = 1 << 22
 
@@ -152,7 +156,8 @@ def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
 
     - a CUDA device: ``auction`` (no transfer to the host; a batch in one auction);
     - on the CPU, one problem with p = 2 in low dimension (d <= 5, where the lifted k-d tree prunes)
-      from n = SPARSE_FROM points: the certified ``sparse`` matching; and any single problem whose
+      from n = SPARSE_FROM points: the certified ``sparse`` matching, given AUTO_ROUNDS certificate
+      rounds before the dense solver below takes over (where it fits); and any single problem whose
       dense matrices would not fit in memory;
     - on the CPU, low dimension (d <= 4): POT's ``network_simplex`` for one problem of n >= 3000
       (3.1 s against scipy's 5.4 s at n = 5000, d = 2), scipy's ``lsa`` below that and for
@@ -171,6 +176,12 @@ def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
         return "sparse"
     if x.ndim == 2 and 3 * 8 * n * n > _memory.available_bytes(torch.device("cpu")):
         return "sparse"
+    return _dense_method(x)
+
+
+def _dense_method(x: torch.Tensor) -> str:
+    """The fastest dense solver on the CPU for the points ``x`` (the second half of :func:`choose_method`)."""
+    n, d = x.shape[-2], x.shape[-1]
     if d <= 4:
         return "network_simplex" if x.ndim == 2 and n >= 3000 else "lsa"
     return "lapjv"
@@ -228,7 +239,14 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
         if user_cost is not None:
             raise InputError("method='sparse' works from the points x and z (it never forms the cost matrix); "
                              "for a cost matrix of one's own use method='lapjv' or 'lsa'")
-        return _sparse(x, z, p)
+        if method == "sparse":
+            return _sparse(x, z, p)
+        try:  # auto: a budget of rounds, then a dense solver where it fits (clouds of repeated points)
+            return _sparse(x, z, p, max_rounds=AUTO_ROUNDS)
+        except sparse.Stalled:
+            resolved = _dense_method(x)
+            if 3 * 8 * x.shape[-2] ** 2 > _memory.available_bytes(torch.device("cpu")):
+                return _sparse(x, z, p)
     n = like.shape[-2]
     batch = like.shape[0] if like.ndim == 3 else 1
     if resolved == "auction":  # the whole batch's costs, values and temporaries on the device
@@ -271,11 +289,11 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
     return _cost_result(user_cost, perm, resolved, **extra)
 
 
-def _sparse(x: torch.Tensor, z: torch.Tensor, p: float) -> OTResult:
+def _sparse(x: torch.Tensor, z: torch.Tensor, p: float, max_rounds: int = sparse.MAX_ROUNDS) -> OTResult:
     """The certified sparse matching of each problem (:mod:`monge.transport.sparse`), in O(n k) memory."""
     xb, zb = (x, z) if x.ndim == 3 else (x.unsqueeze(0), z.unsqueeze(0))
-    outcomes = [sparse.solve(a.detach().cpu().double().numpy(), b.detach().cpu().double().numpy(), p)
-                for a, b in zip(xb, zb)]
+    outcomes = [sparse.solve(a.detach().cpu().double().numpy(), b.detach().cpu().double().numpy(), p,
+                             max_rounds=max_rounds) for a, b in zip(xb, zb)]
     stack = lambda name: torch.stack([torch.from_numpy(getattr(o, name)) for o in outcomes])  # noqa: E731
     perm, f, g = stack("permutation").to(x.device), stack("f"), stack("g")
     n = x.shape[-2]

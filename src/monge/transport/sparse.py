@@ -84,7 +84,19 @@ class SparseOutcome:
 
 def tolerance(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, primal: float) -> float:
     """Rounding in the certificate: ROUNDOFF_MARGIN (d + 2) unit round-offs of the costs' and potentials'
-    magnitude, per row: what the queries' float64 sums can miss a row minimum by."""
+    magnitude, per row: what the queries' float64 sums can miss a row minimum by.
+
+    Parameters
+    ----------
+    x, z : (n, d) float64 ndarray, the clouds
+    g : (n,) float64 ndarray, the column potentials
+    p : float, the exponent of the cost
+    primal : float, the matching's total cost
+
+    Returns
+    -------
+    float, the bound on the duality gap (a total over the n rows)
+    """
     magnitude = _reduced_costs.lift_bound(x, z, g) ** (p / 2) + float(np.abs(g).max()) + abs(primal) / len(x)
     return len(x) * ROUNDOFF_MARGIN * (x.shape[1] + 2) * np.finfo(np.float64).eps * magnitude
 
@@ -152,20 +164,24 @@ class _Solver:
             raise RuntimeError(f"sparse matching: row {failed} has no augmenting path among the candidates")
 
 
+class Stalled(RuntimeError):
+    """The certificate did not hold within the rounds allowed (``solve(..., max_rounds=...)``)."""
+
+
 def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
-           candidates: tuple[np.ndarray, np.ndarray] | None = None) -> SparseOutcome:
+           candidates: tuple[np.ndarray, np.ndarray] | None = None, max_rounds: int = MAX_ROUNDS) -> SparseOutcome:
     n = len(x)
     g, metric = np.zeros(n), None
     if candidates is None and p == 2 and n > 1:
         g, metric = _starts.gaussian(x, z)
     if candidates is None and n >= _starts.COARSE_FROM:
-        coarse = _starts.coarse(x, z, p, lambda a, b: _solve(a, b, p, k), metric)
+        coarse = _starts.coarse(x, z, p, lambda a, b: _solve(a, b, p, k, max_rounds=max_rounds), metric)
         g = g if coarse is None else coarse
     solver = _Solver(x, z, p, k, g, metric)
     solver.start(candidates)
     eps_start = AUCTION_START * float(solver.graph.cost.max() - solver.graph.cost.min())
     violating = np.arange(n)
-    for rounds in range(1, MAX_ROUNDS + 1):
+    for rounds in range(1, max_rounds + 1):
         if violating.size > REPAIR_BY_AUCTION * n:
             solver.bid(eps_start)
         else:  # a few rows: their shortest paths alone, without disturbing the rest
@@ -186,6 +202,8 @@ def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
     if gap < -bound:  # impossible for a dual: the query lost the row minima to rounding
         raise RuntimeError(f"sparse matching: duality gap {gap:.3g} below minus its tolerance {bound:.3g}: the "
                            "row minima are wrong, the certificate is void")
+    if gap > bound and max_rounds < MAX_ROUNDS:
+        raise Stalled(f"sparse matching: not certified after {rounds} rounds (duality gap {gap:.3g})")
     if gap > bound:
         raise RuntimeError(f"sparse matching: duality gap {gap:.3g} above its tolerance {bound:.3g} after "
                            f"{rounds} rounds; the matching is not certified")
@@ -194,7 +212,7 @@ def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
 
 
 def solve(x: np.ndarray, z: np.ndarray, p: float = 2.0, *, k: int = CANDIDATES,
-          candidates: tuple[np.ndarray, np.ndarray] | None = None) -> SparseOutcome:
+          candidates: tuple[np.ndarray, np.ndarray] | None = None, max_rounds: int = MAX_ROUNDS) -> SparseOutcome:
     r"""A certified optimal matching of two float64 clouds of n points, in O(n k) memory.
 
     .. math:: \min_{s \in S_n} \sum_i \|x_i - z_{s_i}\|^p
@@ -207,10 +225,13 @@ def solve(x: np.ndarray, z: np.ndarray, p: float = 2.0, *, k: int = CANDIDATES,
     candidates : (rows, cols) int arrays, optional
         The starting candidate pairs instead of those of the start potentials (for tests: a wrong
         set must be repaired by the certificate, never returned).
+    max_rounds : int, optional
+        Certificate rounds allowed at each level; below :data:`MAX_ROUNDS`, :class:`Stalled` is raised
+        when they do not suffice (``matching(method="auto")`` then takes a dense solver).
 
     Returns
     -------
     SparseOutcome
     """
     return _solve(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(z, dtype=np.float64),
-                  float(p), int(k), candidates=candidates)
+                  float(p), int(k), candidates=candidates, max_rounds=int(max_rounds))
