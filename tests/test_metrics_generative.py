@@ -7,6 +7,7 @@ from monge.errors import InputError
 from monge import metrics, transport
 from monge.metrics import (class_histogram, high_quality, mean_confidence, modes_covered, total_variation, w2_floor,
                            w2_points, w2_test)
+from monge.transport.monge import SPARSE_FROM
 
 
 def test_w2_of_a_translate_is_the_shift():
@@ -34,11 +35,12 @@ def _subsets(x, z, n, seed):
             z if len(z) == n else z[torch.randperm(len(z), generator=generator)[:n]])
 
 
-@pytest.mark.parametrize("d, n", [(2, 1500), (5, 700)])
-def test_w2_in_low_dimension_is_the_sparse_matching_and_equals_the_network_simplex(d, n, monkeypatch):
-    """d <= 5: the certified sparse matching, of the same value as the network simplex on the same subsets."""
-    x, _ = toys.gaussians8(2500, seed=3) if d == 2 else (np.random.default_rng(3).normal(size=(2500, d)), None)
-    z = np.random.default_rng(4).normal(size=(1800, d)) * 0.7
+@pytest.mark.parametrize("d, n", [(2, 1500), (5, 700), (2, 3000)])
+def test_w2_in_low_dimension_takes_the_sparse_matching_from_sparse_from(d, n, monkeypatch):
+    """d <= 5 and n >= SPARSE_FROM: matching(auto), the certified sparse matching; below, the network
+    simplex; the same value as the network simplex on the same subsets either way."""
+    x, _ = toys.gaussians8(3500, seed=3) if d == 2 else (np.random.default_rng(3).normal(size=(3500, d)), None)
+    z = np.random.default_rng(4).normal(size=(3200, d)) * 0.7
     x, z = torch.from_numpy(x), torch.from_numpy(z)
     simplex = transport.matching(*_subsets(x, z, n, 5), p=2.0, method="network_simplex")
     methods = []
@@ -52,7 +54,7 @@ def test_w2_in_low_dimension_is_the_sparse_matching_and_equals_the_network_simpl
     assert w2_test(x, z, n=n, seed=5) == pytest.approx(float(simplex.cost) ** 0.5, rel=1e-9)
     assert w2_floor(x[:n], z[:n]) == pytest.approx(float(matching(x[:n], z[:n], method="network_simplex").cost) ** 0.5,
                                                    rel=1e-9)
-    assert methods == ["sparse", "sparse"]
+    assert methods == ["auto" if n >= SPARSE_FROM else "network_simplex"] * 2
 
 
 def test_the_default_n_is_larger_where_the_sparse_matching_applies(monkeypatch):
@@ -71,9 +73,11 @@ def test_the_default_n_is_larger_where_the_sparse_matching_applies(monkeypatch):
     w2_test(torch.zeros(6000, 2), torch.zeros(7000, 2), n=300)  # an explicit n, as before
     w2_test(torch.zeros(6000, 64), torch.zeros(3000, 64), n=2500)
     w2_test(torch.zeros(4000, 2), torch.zeros(400, 2))  # the smaller cloud bounds n
-    assert calls == [((5000, 2), (5000, 2), "sparse"), ((2000, 64), (2000, 64), "network_simplex"),
-                     ((300, 2), (300, 2), "sparse"), ((2500, 64), (2500, 64), "network_simplex"),
-                     ((400, 2), (400, 2), "sparse")]
+    # auto from SPARSE_FROM points in d <= 5: the sparse matching, with the network simplex after its
+    # budget of certificate rounds (a collapsed generator's repeated points)
+    assert calls == [((5000, 2), (5000, 2), "auto"), ((2000, 64), (2000, 64), "network_simplex"),
+                     ((300, 2), (300, 2), "network_simplex"), ((2500, 64), (2500, 64), "network_simplex"),
+                     ((400, 2), (400, 2), "network_simplex")]
 
 
 def test_w2_floor_is_about_the_distance_between_two_samples_of_one_law():

@@ -129,7 +129,10 @@ def test_matching_too_large_for_memory(monkeypatch):
     from monge.transport import _memory
     monkeypatch.setattr(_memory, "available_bytes", lambda device: 10_000)
     with pytest.raises(MemoryError, match=r"exact 100x100 matching needs .* GiB.*sliced"):
-        matching(torch.randn(100, 2), torch.randn(100, 2))
+        matching(torch.randn(100, 2), torch.randn(100, 2), method="lsa")
+    with pytest.raises(MemoryError, match=r"exact 8x100x100 matching|exact 100x100 matching"):
+        matching(torch.randn(8, 100, 2), torch.randn(8, 100, 2))  # a batch: dense solvers only
+    assert matching(torch.randn(100, 2), torch.randn(100, 2)).method == "sparse"  # auto: past memory
 
 
 def test_otloss_bad_p():
