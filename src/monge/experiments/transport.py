@@ -92,7 +92,7 @@ class Config:
         The solver for files (default ``"auto"``: an exact matching for equal sizes without
         weights, else Kantorovich's linear programme); one of :data:`METHODS`. ``"auto"``,
         ``"exact"`` and ``"matching"`` take the solver of :func:`monge.transport.matching`'s
-        ``"auto"``: for p = 2 in dimension <= 5 from 1000 points on (and for any matching whose dense
+        ``"auto"``: for p = 2 in dimension <= 5 from 3000 points on (and for any matching whose dense
         cost matrices would not fit in memory) ``"sparse"``, the certified exact matching that never
         forms the n x n matrix (O(n k) memory; 30,000 points of the plane in 3 to 30 s, by the clouds);
         ``"sparse"`` asks for it at any size. Weighted or unequal clouds go to Kantorovich's dense

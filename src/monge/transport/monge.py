@@ -174,9 +174,14 @@ def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
     n, d = x.shape[-2], x.shape[-1]
     if x.ndim == 2 and p == 2 and d <= _reduced_costs.KDTREE_MAX_DIM and n >= SPARSE_FROM:
         return "sparse"
-    if x.ndim == 2 and 3 * 8 * n * n > _memory.available_bytes(torch.device("cpu")):
+    if x.ndim == 2 and not _dense_fits(n):
         return "sparse"
     return _dense_method(x)
+
+
+def _dense_fits(n: int) -> bool:
+    """Whether one problem's float64 cost matrix and a solver's working copies, (1 + 2) n^2 floats, fit on the host."""
+    return 3 * 8 * n * n <= _memory.available_bytes(torch.device("cpu"))
 
 
 def _dense_method(x: torch.Tensor) -> str:
@@ -245,7 +250,7 @@ def matching(x=None, z=None, p: float = 2.0, method: str = "auto", *, cost=None)
             return _sparse(x, z, p, max_rounds=AUTO_ROUNDS)
         except sparse.Stalled:
             resolved = _dense_method(x)
-            if 3 * 8 * x.shape[-2] ** 2 > _memory.available_bytes(torch.device("cpu")):
+            if not _dense_fits(x.shape[-2]):
                 return _sparse(x, z, p)
     n = like.shape[-2]
     batch = like.shape[0] if like.ndim == 3 else 1

@@ -152,9 +152,7 @@ class _Solver:
         u[:] = np.minimum.reduceat(graph.cost - v[graph.indices], graph.indptr[:-1])
         rows = np.flatnonzero(self.col4row >= 0)
         cols = self.col4row[rows]
-        loose = rows[_reduced_costs.pair_costs(self.x, self.z, rows, cols, self.p) - v[cols] > u[rows]]
-        self.row4col[self.col4row[loose]] = -1
-        self.col4row[loose] = -1
+        self.free(rows[_reduced_costs.pair_costs(self.x, self.z, rows, cols, self.p) - v[cols] > u[rows]])
         free = np.flatnonzero(self.col4row < 0)
         free = _shortest_paths.reduce_rows(graph.indptr, graph.indices, graph.cost, v, u, self.col4row,
                                            self.row4col, free)
