@@ -114,7 +114,8 @@ def test_output_dtype_device(dtype, device):
 
 def test_uniform_clouds_past_memory_go_to_the_sparse_matching(monkeypatch):
     """Uniform weights, n = m, a dense programme that does not fit: the certified sparse matching,
-    with the same optimum, gradient and potentials' duality as the network simplex."""
+    with the same optimum, gradient and potentials' duality as the network simplex; the plan is a
+    sparse tensor with one pair per point."""
     import sys
 
     kant = sys.modules["monge.transport.kantorovich"]
@@ -124,11 +125,12 @@ def test_uniform_clouds_past_memory_go_to_the_sparse_matching(monkeypatch):
     dense = kantorovich(x, z)
     monkeypatch.setattr(kant._memory, "available_bytes", lambda device: 10**6)
     r = kantorovich(x, z)
-    assert r.method == "sparse" and r.plan is None and r.marginal_error == 0.0
+    assert r.method == "sparse" and r.plan.is_sparse and r.plan._nnz() == 1200 and r.marginal_error == 0.0
+    assert torch.equal(r.plan.coalesce().indices()[1], r.permutation)
     assert r.cost.item() == pytest.approx(dense.cost.item(), rel=1e-9)
     assert (r.f.mean() + r.g.mean()).item() == pytest.approx(r.cost.item(), rel=1e-9)
     grad_dense, = torch.autograd.grad(dense.cost, x)
     grad, = torch.autograd.grad(r.cost, x)
     assert torch.allclose(grad, grad_dense, atol=1e-12)
-    with pytest.raises(MemoryError, match="linear programme"):  # weighted: still the dense programme
-        kantorovich(x.detach(), z, a=torch.full((1200,), 2.0), b=torch.full((1200,), 2.0))
+    with pytest.raises(MemoryError, match="linear programme"):  # a cost of one's own: still the dense programme
+        kantorovich(cost=torch.rand(1200, 1200, dtype=torch.float64))

@@ -40,27 +40,30 @@ def _sqrtm(s: np.ndarray, inverse: bool = False) -> np.ndarray:
     return (q * w) @ q.T
 
 
-def gaussian(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def gaussian(x: np.ndarray, z: np.ndarray, a: np.ndarray | None = None,
+             b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     r"""Column potentials of the Gaussian approximation (p = 2), and :math:`A^{1/2}`, the queries' metric.
 
     ``T`` is the gradient of :math:`\varphi(x) = \tfrac12 (x - m_x)^\top A (x - m_x) + m_z^\top x`; the row
     potential is :math:`f = |x|^2 - 2\varphi`, and the column potentials are f's c-transform over the
     cloud ``x``. With the metric :math:`M = A^{1/2}` the lifted queries run on ``x M`` and ``z M^{-1}``,
     where both clouds have the same spread (:func:`monge.transport._reduced_costs.smallest`).
+    Weights ``a``, ``b`` (optional) weigh the means and covariances.
     """
     d = x.shape[1]
-    cov_x, cov_z = (np.cov(c.T, bias=True).reshape(d, d) for c in (x, z))
+    mean_x, mean_z = np.average(x, axis=0, weights=a), np.average(z, axis=0, weights=b)
+    cov_x, cov_z = (np.cov(c.T, bias=True, aweights=w).reshape(d, d) for c, w in ((x, a), (z, b)))
     ridge = 1e-12 * (np.trace(cov_x) + np.trace(cov_z)) + np.finfo(np.float64).tiny
     cov_x, cov_z = cov_x + ridge * np.eye(d), cov_z + ridge * np.eye(d)
     root, inv_root = _sqrtm(cov_x), _sqrtm(cov_x, inverse=True)
-    a = inv_root @ _sqrtm(root @ cov_z @ root) @ inv_root
-    if not _conditioned(a):  # a near-singular covariance: an isotropic scaling instead
+    linear = inv_root @ _sqrtm(root @ cov_z @ root) @ inv_root
+    if not _conditioned(linear):  # a near-singular covariance: an isotropic scaling instead
         spread_x, spread_z = np.trace(cov_x), np.trace(cov_z)
-        a = np.sqrt(spread_z / spread_x if spread_x > 0 else 1.0) * np.eye(d)
-    centred = x - x.mean(0)
-    phi = 0.5 * np.einsum("nd,de,ne->n", centred, a, centred) + x @ z.mean(0)
+        linear = np.sqrt(spread_z / spread_x if spread_x > 0 else 1.0) * np.eye(d)
+    centred = x - mean_x
+    phi = 0.5 * np.einsum("nd,de,ne->n", centred, linear, centred) + x @ mean_z
     f = np.einsum("nd,nd->n", x, x) - 2 * phi
-    metric = _sqrtm(a)
+    metric = _sqrtm(linear)
     return _reduced_costs.smallest(z, x, f, 2.0, 1, np.linalg.inv(metric), fast=True)[1][:, 0], metric
 
 

@@ -5,7 +5,9 @@ r"""Kantorovich's linear programme: exact transport between weighted point cloud
     \;=\; \max_{f_i + g_j \le C_{ij}} \sum_i a_i f_i + \sum_j b_j g_j
 
 solved by the network simplex of POT (``ot.emd``), Dantzig's simplex specialised to transport
-(section 2.4 of the text), on the CPU in float64.
+(section 2.4 of the text), on the CPU in float64; past the dense matrix, between point clouds, by
+the certified sparse solvers (:mod:`monge.transport.sparse_kantorovich`, and
+:mod:`monge.transport.sparse` for two uniform clouds of n points, whose optimum is a permutation).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import warnings
 
 import numpy as np
 import torch
+
+from monge.errors import InputError
 
 from . import _autograd, _checks, _memory
 from .costs import cost_matrix, ground_cost, penalised
@@ -73,7 +77,10 @@ def _solve(a64: np.ndarray, b64: np.ndarray, cost: np.ndarray):
     return plan, f, g
 
 
-def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) -> OTResult:
+METHODS = ("auto", "network_simplex", "sparse")
+
+
+def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, method: str = "auto") -> OTResult:
     r"""Exact optimal transport between weighted clouds: Kantorovich's linear programme.
 
     .. math:: W_p^p(\alpha, \beta) = \min_{P \in U(a, b)} \sum_{ij} P_{ij} C_{ij},
@@ -101,6 +108,11 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
     cost : (n, m) or (B, n, m) Tensor or ndarray, keyword-only, instead of ``x`` and ``z``
         Any real costs; ``+inf`` forbids a pair (a ``ValueError`` names ``cost`` when no coupling
         of ``a`` and ``b`` avoids the forbidden pairs).
+    method : {"auto", "network_simplex", "sparse"}, keyword-only
+        ``"network_simplex"``: POT's ``ot.emd`` on the dense cost matrix; ``"sparse"``: the
+        certified sparse solver, from the points (O((n + m) k) memory, no cost matrix; slower than
+        the network simplex where that fits, see ``benchmarks/README.md``); ``"auto"``: the network
+        simplex where its dense matrices fit in memory, else the sparse solver.
 
     Returns
     -------
@@ -108,9 +120,9 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
         ``cost`` (W_p^p, or :math:`\min \langle P, C\rangle`), ``plan`` (n, m), dual potentials
         ``f`` (n,), ``g`` (m,) with ``sum a f + sum b g = cost``, ``marginal_error``,
         ``duality_gap`` (relative). Batched input gives a leading batch dimension on each.
-        Uniform weights on two clouds of n points whose dense programme would not fit in memory
-        go to the certified sparse matching (:mod:`monge.transport.sparse`; the optimum is then a
-        permutation): ``plan`` is None, ``permutation`` holds it, ``method`` is ``"sparse"``.
+        From the sparse solver, ``plan`` is a sparse COO tensor (its support: at most n + m - 1
+        pairs per problem), ``n_iter`` the certificate's rounds, and for equal weights on two
+        clouds of n points ``permutation`` the optimal matching.
 
     Examples
     --------
@@ -134,12 +146,16 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
     b_w = _checks.batched_weights(b, batch, m, "b", like)
     for k in range(batch if a_w.stride(0) or b_w.stride(0) else 1):
         _checks.equal_mass(a_w[k], b_w[k], like.dtype)
+    _checks.method(method, dict.fromkeys(METHODS))
     need = 4 * 8 * n * m  # cost matrix and plan in float64, plus POT's working copies
-    if user_cost is None and a is None and b is None and n == m and not batched and \
-            need > _memory.available_bytes(torch.device("cpu")):
-        return _uniform_past_memory(x, z, p)
+    if method == "sparse" and user_cost is not None:
+        raise InputError("method='sparse' works from the points x and z (it never forms the cost matrix); "
+                         "for a cost matrix of one's own use method='network_simplex'")
+    if method == "sparse" or (method == "auto" and user_cost is None and
+                              need > _memory.available_bytes(torch.device("cpu"))):
+        return _sparse(x, z, a, b, a_w, b_w, p)
     _memory.require(need, torch.device("cpu"), f"the exact {n}x{m} linear programme",
-                    "use sinkhorn or sliced transport for large weighted problems")
+                    "use method='sparse' (point clouds), or sinkhorn or sliced transport")
     a64 = (a_w / a_w.sum(-1, keepdim=True)).cpu().numpy()
     b64 = (b_w / b_w.sum(-1, keepdim=True)).cpu().numpy()
     if user_cost is None:
@@ -155,7 +171,7 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
         plan, f, g = _solve(a64[k], b64[k], costs[k])
         if differentiable or not np.isfinite(costs[k]).all():  # sum over the support: no 0 * inf
             rows, cols = np.divmod(np.flatnonzero(plan), m)
-            values.append(_support_value(x, z, user_cost, p, k if batched else None, plan, rows, cols))
+            values.append(_support_value(x, z, user_cost, p, k if batched else None, plan[rows, cols], rows, cols))
             total = float((plan[rows, cols] * costs[k][rows, cols]).sum())
         else:  # equal points cost exactly 0 in the matrix too: no support needed for the value
             total = float(np.vdot(plan, costs[k]))
@@ -168,6 +184,12 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
         gs.append(g)
     to = dict(device=like.device, dtype=like.dtype)
     plan_t = torch.from_numpy(plans[0][None] if batch == 1 else np.stack(plans)).to(**to)  # no 32 MB copy at n = 2000
+    return _assemble(like, a, b, a_w, b_w, plan_t, fs, gs, values, errors, gaps, batched, method="network_simplex")
+
+
+def _assemble(like, a, b, a_w, b_w, plan, fs, gs, values, errors, gaps, batched, **extra) -> OTResult:
+    """The OTResult of B problems: potentials stacked, the value's gradient in a and b attached (the duals)."""
+    to = dict(device=like.device, dtype=like.dtype)
     f_t = torch.from_numpy(np.stack(fs)).to(**to)
     g_t = torch.from_numpy(np.stack(gs)).to(**to)
     value = torch.stack(values)
@@ -180,35 +202,65 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None) ->
 
     value = _autograd.attach(value, rule, [_autograd.differentiable(a), _autograd.differentiable(b)])
     one = (lambda t: t) if batched else (lambda t: t[0])
+    if extra.get("permutation") is not None:
+        extra["permutation"] = one(extra["permutation"])
     return OTResult(
-        cost=one(value), plan=one(plan_t), f=one(f_t), g=one(g_t),
+        cost=one(value), plan=one(plan), f=one(f_t), g=one(g_t),
         marginal_error=errors if batched else errors[0],
         converged=True,
         duality_gap=gaps if batched else gaps[0],
-        method="network_simplex",
+        **extra,
     )
 
 
-def _uniform_past_memory(x: torch.Tensor, z: torch.Tensor, p: float) -> OTResult:
-    """Uniform weights on n = m points whose dense programme does not fit: the optimum is a permutation
-    (Birkhoff), found by the certified sparse matching without the matrix; ``plan`` is None."""
-    from . import sparse
+def _sparse(x, z, a, b, a_w, b_w, p: float) -> OTResult:
+    """Each problem by the certified sparse solver, without the cost matrix: the plan as a sparse COO tensor.
 
-    out = sparse.solve(x.detach().double().cpu().numpy(), z.detach().double().cpu().numpy(), p)
-    perm = torch.from_numpy(out.permutation).to(x.device)
+    Equal weights on n = m points: the optimum is a permutation (Birkhoff), found by the sparse
+    matching (:mod:`monge.transport.sparse`); other weights: :mod:`monge.transport.sparse_kantorovich`.
+    """
+    from . import sparse, sparse_kantorovich
+
+    batched = x.ndim == 3
+    xb, zb = (x, z) if batched else (x.unsqueeze(0), z.unsqueeze(0))
+    n, m = xb.shape[1], zb.shape[1]
+    a64 = (a_w / a_w.sum(-1, keepdim=True)).cpu().double().numpy()
+    b64 = (b_w / b_w.sum(-1, keepdim=True)).cpu().double().numpy()
+    indices, masses, fs, gs, values, errors, gaps, perms, rounds = [], [], [], [], [], [], [], [], []
+    for k in range(len(xb)):
+        x64, z64 = (c[k].detach().cpu().double().numpy() for c in (xb, zb))
+        if n == m and (a64[k] == a64[k][0]).all() and (b64[k] == b64[k][0]).all():
+            out = sparse.solve(x64, z64, p)
+            rows, cols, mass = np.arange(n), out.permutation, np.full(n, 1.0 / n)
+            perms.append(torch.from_numpy(out.permutation))
+            errors.append(0.0)
+        else:
+            out = sparse_kantorovich.solve(x64, a64[k], z64, b64[k], p)
+            rows, cols, mass = out.rows, out.cols, out.mass
+            errors.append(out.marginal_error)
+        gaps.append(out.gap / max(abs(out.primal), np.finfo(np.float64).tiny))
+        rounds.append(out.rounds)
+        fs.append(out.f)
+        gs.append(out.g)
+        values.append(_support_value(x, z, None, p, k if batched else None, mass, rows, cols))
+        indices.append(np.stack([np.full(len(rows), k), rows, cols]))
+        masses.append(mass)
     to = dict(device=x.device, dtype=x.dtype)
-    value = ground_cost(x, z[perm], p).mean()
-    return OTResult(cost=value, plan=None, permutation=perm, f=torch.from_numpy(out.f).to(**to),
-                    g=torch.from_numpy(out.g).to(**to), marginal_error=0.0, converged=True,
-                    duality_gap=out.gap / max(abs(out.primal), np.finfo(np.float64).tiny), method="sparse")
+    plan = torch.sparse_coo_tensor(torch.from_numpy(np.concatenate(indices, 1)),
+                                   torch.from_numpy(np.concatenate(masses)), (len(xb), n, m),
+                                   check_invariants=True).coalesce().to(**to)
+    permutation = torch.stack(perms).to(x.device) if len(perms) == len(xb) else None
+    return _assemble(x, a, b, a_w, b_w, plan, fs, gs, values, errors, gaps, batched, method="sparse",
+                     n_iter=max(rounds), permutation=permutation)
 
 
-def _support_value(x, z, user_cost, p, k, plan, rows, cols) -> torch.Tensor:
-    r""":math:`\sum P_{ij} C_{ij}` over the plan's support, differentiable in x, z or the cost."""
+def _support_value(x, z, user_cost, p, k, mass, rows, cols) -> torch.Tensor:
+    r""":math:`\sum P_{ij} C_{ij}` over the plan's support (``mass`` on the pairs ``rows``, ``cols``),
+    differentiable in x, z or the cost."""
     like = x if user_cost is None else user_cost
     rows_t = torch.from_numpy(rows).to(like.device)
     cols_t = torch.from_numpy(cols).to(like.device)
-    mass = torch.from_numpy(plan[rows, cols]).to(device=like.device, dtype=like.dtype)
+    mass = torch.from_numpy(mass).to(device=like.device, dtype=like.dtype)
     if user_cost is None:
         xs, zs = (x, z) if k is None else (x[k], z[k])
         return (mass * ground_cost(xs[rows_t], zs[cols_t], p)).sum()

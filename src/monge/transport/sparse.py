@@ -97,8 +97,14 @@ def tolerance(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, primal: flo
     -------
     float, the bound on the duality gap (a total over the n rows)
     """
-    magnitude = _reduced_costs.lift_bound(x, z, g) ** (p / 2) + float(np.abs(g).max()) + abs(primal) / len(x)
-    return len(x) * ROUNDOFF_MARGIN * (x.shape[1] + 2) * np.finfo(np.float64).eps * magnitude
+    return len(x) * roundoff(x, z, g, p, primal / len(x))
+
+
+def roundoff(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, mean_cost: float) -> float:
+    """The certificate's tolerance on one row's minimum (unit mass): ROUNDOFF_MARGIN (d + 2) unit
+    round-offs of the magnitude of the lifted distances, the potentials and the mean cost."""
+    magnitude = _reduced_costs.lift_bound(x, z, g) ** (p / 2) + float(np.abs(g).max()) + abs(mean_cost)
+    return ROUNDOFF_MARGIN * (x.shape[1] + 2) * np.finfo(np.float64).eps * magnitude
 
 
 class _Solver:
