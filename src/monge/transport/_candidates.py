@@ -6,6 +6,9 @@ import numpy as np
 
 from . import _reduced_costs
 
+# Candidates per row and per column (benchmarks/README.md, suite "sparse": how k was chosen).
+CANDIDATES = 24
+
 
 def principal_matching(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Both clouds' orders along the principal axis of their union: for n = m points, a perfect matching."""

@@ -23,7 +23,7 @@ in O((n + m) k) memory, the weighted form of :mod:`monge.transport.sparse`:
    for the marginals the plan has (equal to ``a`` and ``b`` up to :data:`TINY`). Rows whose ``f`` is
    below their potential in the solve have a cheaper pair outside the candidates: those pairs join,
    the rows' mass is taken back, and the solve resumes from its potentials, until the gap is
-   within float64 rounding (:func:`monge.transport.sparse.roundoff` per unit of mass).
+   within float64 rounding (:func:`monge.transport._certificate.roundoff` per unit of mass).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _reduced_costs, _relaxation, _starts
-from ._candidates import Candidates, principal_plan
-from .sparse import CANDIDATES, MAX_ROUNDS, roundoff
+from ._candidates import CANDIDATES, Candidates, principal_plan
+from ._certificate import MAX_ROUNDS, Stalled, roundoff
 
 # Masses below TINY x the total count as zero (the plan meets the marginals to this per point).
 TINY = 64 * float(np.finfo(np.float64).eps)
@@ -154,7 +154,8 @@ def solve(x: np.ndarray, a: np.ndarray, z: np.ndarray, b: np.ndarray, p: float =
     k : int, candidate pairs per row and per column at the start
     candidates : (rows, cols) int arrays, optional
         Extra starting pairs (tests: the certificate must repair whatever is missing).
-    max_rounds : int, certificate rounds allowed
+    max_rounds : int, certificate rounds allowed; below :data:`~monge.transport._certificate.MAX_ROUNDS`,
+        :class:`~monge.transport._certificate.Stalled` is raised when they do not suffice
 
     Returns
     -------
@@ -189,6 +190,8 @@ def solve(x: np.ndarray, a: np.ndarray, z: np.ndarray, b: np.ndarray, p: float =
     if gap < -bound:
         raise RuntimeError(f"sparse transport: duality gap {gap:.3g} below minus its tolerance {bound:.3g}: the "
                            "row minima are wrong, the certificate is void")
+    if gap > bound and max_rounds < MAX_ROUNDS:
+        raise Stalled(f"sparse transport: not certified after {rounds} rounds (duality gap {gap:.3g})")
     if gap > bound:
         raise RuntimeError(f"sparse transport: duality gap {gap:.3g} above its tolerance {bound:.3g} after "
                            f"{rounds} rounds; the plan is not certified")

@@ -1,0 +1,42 @@
+"""The certificate of the sparse solvers: its rounding tolerance, and the rounds it may take."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _reduced_costs
+
+# The certificate's tolerance per row, in unit round-offs of float64, times d + 2 (a query's squared
+# distance sums d + 1 squares, a block's product d + 2 terms).
+ROUNDOFF_MARGIN = 16.0
+# Certificate rounds before giving up (each adds the violating rows' best pairs).
+MAX_ROUNDS = 100
+
+
+class Stalled(RuntimeError):
+    """The certificate did not hold within the rounds allowed (``solve(..., max_rounds=...)``)."""
+
+
+def tolerance(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, primal: float) -> float:
+    """Rounding in the certificate: ROUNDOFF_MARGIN (d + 2) unit round-offs of the costs' and potentials'
+    magnitude, per row: what the queries' float64 sums can miss a row minimum by.
+
+    Parameters
+    ----------
+    x, z : (n, d) float64 ndarray, the clouds
+    g : (n,) float64 ndarray, the column potentials
+    p : float, the exponent of the cost
+    primal : float, the matching's total cost
+
+    Returns
+    -------
+    float, the bound on the duality gap (a total over the n rows)
+    """
+    return len(x) * roundoff(x, z, g, p, primal / len(x))
+
+
+def roundoff(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, mean_cost: float) -> float:
+    """The certificate's tolerance on one row's minimum (unit mass): ROUNDOFF_MARGIN (d + 2) unit
+    round-offs of the magnitude of the lifted distances, the potentials and the mean cost."""
+    magnitude = _reduced_costs.lift_bound(x, z, g) ** (p / 2) + float(np.abs(g).max()) + abs(mean_cost)
+    return ROUNDOFF_MARGIN * (x.shape[1] + 2) * np.finfo(np.float64).eps * magnitude
