@@ -27,10 +27,11 @@ import suite_meanfield  # noqa: E402
 import suite_sinkhorn  # noqa: E402
 import suite_sliced  # noqa: E402
 import suite_sparse  # noqa: E402
+import suite_sparse_weighted  # noqa: E402
 import suite_training  # noqa: E402
 
-SUITES = {m.NAME: m for m in (suite_matching, suite_sparse, suite_kantorovich, suite_batched, suite_sinkhorn, suite_sliced,
-                              suite_training, suite_meanfield)}
+SUITES = {m.NAME: m for m in (suite_matching, suite_sparse, suite_sparse_weighted, suite_kantorovich, suite_batched,
+                              suite_sinkhorn, suite_sliced, suite_training, suite_meanfield)}
 # With --wait-idle, a case during which other processes took more of the CPU than this is run again.
 BUSY = 0.10
 
