@@ -15,6 +15,7 @@ import harness  # noqa: E402
 import run as bench_run  # noqa: E402
 import suite_matching  # noqa: E402
 import suite_sparse  # noqa: E402
+import suite_sparse_weighted  # noqa: E402
 
 
 def test_one_tiny_matching_case_in_process():
@@ -48,6 +49,19 @@ def test_one_tiny_sparse_case_in_process(law):
     markdown, targets = bench_run.report(harness.machine(), {"threads": 1, "repeats": 1, "seed": 0},
                                          {"sparse": [record]})
     assert "### sparse" in markdown and targets["sparse"] == []  # no target case among n = 60
+
+
+@pytest.mark.parametrize("law", ["uniform", "gaussian", "repeated"])
+def test_one_tiny_weighted_sparse_case_in_process(law):
+    record = suite_sparse_weighted.run_case({"n": 60, "law": law}, repeats=1, seed=0)
+    stats = record["stats"]
+    assert set(stats) == {"monge sparse", "cdist", "POT emd"} | ({"scipy lsa"} if law == "repeated" else set())
+    assert record["all_optimal"] and all(stats[name]["optimal"] for name in stats if name != "cdist")
+    assert stats["monge sparse"]["rounds"] >= 1 and record["ratio_with_cost"] > 0
+    assert len(suite_sparse_weighted.row(record)) == len(suite_sparse_weighted.HEADERS)
+    markdown, targets = bench_run.report(harness.machine(), {"threads": 1, "repeats": 1, "seed": 0},
+                                         {"sparse_weighted": [record]})
+    assert "### sparse_weighted" in markdown and [met for _, met in targets["sparse_weighted"]] == [True]
 
 
 def test_compare_alternates_and_measures_memory():
