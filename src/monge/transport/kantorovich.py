@@ -121,7 +121,7 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, me
         ``f`` (n,), ``g`` (m,) with ``sum a f + sum b g = cost``, ``marginal_error``,
         ``duality_gap`` (relative). Batched input gives a leading batch dimension on each.
         From the sparse solver, ``plan`` is a sparse COO tensor (its support: at most n + m - 1
-        pairs per problem), ``n_iter`` the certificate's rounds, and for equal weights on two
+        pairs per problem where the optimal plan is unique; ties, as on grids, may give more), ``n_iter`` the certificate's rounds, and for equal weights on two
         clouds of n points ``permutation`` the optimal matching.
 
     Examples
