@@ -116,6 +116,9 @@ def refine(indptr, indices, cost, edge_row, colptr, col_edges, u, v, flow, exces
         else:
             j = node - n
             while excess_col[j] > tiny:
+                discharges += 1  # a relabel that rounding leaves unchanged must not loop unseen
+                if discharges > max_discharges:
+                    return -1
                 top = -np.inf
                 for q in range(colptr[j], colptr[j + 1]):
                     e = col_edges[q]

@@ -200,7 +200,9 @@ def solve(x: np.ndarray, a: np.ndarray, z: np.ndarray, b: np.ndarray, p: float =
     repair = np.arange(n)
     for rounds in range(1, int(max_rounds) + 1):
         if rounds == 1 or repair.size > REPAIR_BY_PATHS:
-            net.relax(eps, roundoff(x, z, net.v, p, float(np.median(net.graph.cost))) / 4)
+            # eps > 0 even where every cost is 0 (coincident clouds): a phase at eps = 0 never relabels
+            eps_end = max(roundoff(x, z, net.v, p, float(np.median(net.graph.cost))) / 4, np.finfo(np.float64).tiny)
+            net.relax(eps, eps_end)
         else:  # a few rows: their shortest paths alone, without disturbing the rest
             net.repair(repair)
         rows, cols, cost, flow = net.edges()
