@@ -40,3 +40,16 @@ def roundoff(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, mean_cost: f
     round-offs of the magnitude of the lifted distances, the potentials and the mean cost."""
     magnitude = _reduced_costs.lift_bound(x, z, g) ** (p / 2) + float(np.abs(g).max()) + abs(mean_cost)
     return ROUNDOFF_MARGIN * (x.shape[1] + 2) * np.finfo(np.float64).eps * magnitude
+
+
+def require(gap: float, bound: float, rounds: int, max_rounds: int, what: str) -> None:
+    """Raise unless ``-bound <= gap <= bound``: :class:`Stalled` when fewer than MAX_ROUNDS rounds were
+    allowed (a caller may take another solver), else a RuntimeError; never a result uncertified."""
+    if gap < -bound:  # impossible for a dual: the query lost the row minima to rounding
+        raise RuntimeError(f"sparse {what}: duality gap {gap:.3g} below minus its tolerance {bound:.3g}: the "
+                           "row minima are wrong, the certificate is void")
+    if gap > bound and max_rounds < MAX_ROUNDS:
+        raise Stalled(f"sparse {what}: not certified after {rounds} rounds (duality gap {gap:.3g})")
+    if gap > bound:
+        raise RuntimeError(f"sparse {what}: duality gap {gap:.3g} above its tolerance {bound:.3g} after "
+                           f"{rounds} rounds; the result is not certified")

@@ -37,7 +37,8 @@ import numpy as np
 
 from . import _bidding, _reduced_costs, _shortest_paths, _starts, sparse_kantorovich
 from ._candidates import CANDIDATES, Candidates, principal_matching
-from ._certificate import MAX_ROUNDS, Stalled, tolerance
+from . import _certificate
+from ._certificate import MAX_ROUNDS, Stalled, tolerance  # noqa: F401 -- Stalled: what callers catch
 
 # The auction's eps-scaling: from AUCTION_START x the spread of the candidate costs (then the
 # largest violation of the certificate) down to AUCTION_END x a typical cost, dividing by
@@ -174,14 +175,7 @@ def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
         solver.graph.add(violating, best[violating])  # each violating row's best pair, and its neighbours
         solver.graph.query(violating, solver.v)
         eps_start = float(violation.max())
-    if gap < -bound:  # impossible for a dual: the query lost the row minima to rounding
-        raise RuntimeError(f"sparse matching: duality gap {gap:.3g} below minus its tolerance {bound:.3g}: the "
-                           "row minima are wrong, the certificate is void")
-    if gap > bound and max_rounds < MAX_ROUNDS:
-        raise Stalled(f"sparse matching: not certified after {rounds} rounds (duality gap {gap:.3g})")
-    if gap > bound:
-        raise RuntimeError(f"sparse matching: duality gap {gap:.3g} above its tolerance {bound:.3g} after "
-                           f"{rounds} rounds; the matching is not certified")
+    _certificate.require(gap, bound, rounds, max_rounds, "matching")
     return SparseOutcome(permutation=perm.copy(), f=f, g=solver.v, primal=primal, gap=gap, tolerance=bound,
                          rounds=rounds, pairs=len(solver.graph.keys))
 
