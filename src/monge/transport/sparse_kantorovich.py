@@ -92,7 +92,6 @@ class _Network:
     """The candidates with their flow, supplies and demands, and the potentials, through the rounds."""
 
     def __init__(self, x, a, z, b, p, k, g, metric):
-        self.x, self.z, self.p = x, z, p
         self.n, self.m = len(x), len(z)
         self.graph = Candidates(x, z, p, k, metric)
         self.u, self.v = np.zeros(self.n), g.astype(np.float64, copy=True)
