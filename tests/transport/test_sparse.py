@@ -295,7 +295,7 @@ def test_few_candidates_per_row_are_still_exact(k):
 
 @pytest.mark.parametrize("family", ["gaussian_vs_uniform", "uniform_vs_uniform"])
 def test_coarse_start_at_n_2500(family, monkeypatch):
-    """Above _starts.COARSE_FROM the coarse start is offered; a Gaussian against a uniform cloud takes it.
+    """Above _starts.COARSE_FROM the matching starts from its groups' centroids, and is the dense optimum.
 
     Oracle: POT's network simplex (scipy's lsa takes 10-25 s on these), and the dense certificate
     (dual feasibility on all n^2 pairs, a proof of optimality by weak duality on its own).
@@ -311,20 +311,40 @@ def test_coarse_start_at_n_2500(family, monkeypatch):
     coarse = _starts.coarse
 
     def spy(*args, **kwargs):
-        g = coarse(*args, **kwargs)
-        taken.append((len(args[0]), g is not None))
-        return g
+        taken.append(len(args[0]))
+        return coarse(*args, **kwargs)
 
     monkeypatch.setattr(_starts, "coarse", spy)
     outcome = sparse.solve(x, z)
-    assert taken and taken[0][0] == n, "the coarse start was not offered"
-    if family == "gaussian_vs_uniform":
-        assert taken[0][1], "the coarse start was not taken for a Gaussian against a uniform cloud"
+    assert taken[:1] == [n], "the coarse start was not taken"
     c = dense_costs(x, z, 2.0)
     uniform = np.full(n, 1.0 / n)
     best = n * float(ot.emd2(uniform, uniform, c, numItermax=10**8))
     assert same_optimum(outcome.primal, best), (outcome.primal, best)
     assert not certificate_errors(outcome, c)
+
+
+@pytest.mark.parametrize("n, d", [(4, 2), (7, 2), (1000, 2), (1003, 1), (999, 3), (512, 10)])
+def test_groups_partition_the_cloud_into_nearby_fours(n, d):
+    """The coarse start's groups: n // 4 disjoint groups of 4 points, each far tighter than the cloud."""
+    rng = np.random.default_rng([n, d])
+    x = rng.uniform(size=(n, d))
+    of = _starts.groups(x)
+    assert of.shape == (n // 4, 4)
+    assert len(np.unique(of)) == of.size and of.min() >= 0 and of.max() < n
+    if n >= 1000:  # a group spans a few neighbours' distances, not the cloud (the unit cube)
+        spans = np.ptp(x[of], axis=1).max(axis=1)
+        assert np.median(spans) < 4 * (4 / n) ** (1 / d), np.median(spans)
+
+
+def test_groups_of_repeated_and_collinear_points():
+    """Equal points (no widest axis to split) and a segment are still cut into disjoint fours, in order."""
+    same = np.zeros((10, 2))
+    of = _starts.groups(same)
+    assert of.shape == (2, 4) and np.unique(of).size == 8
+    line = np.column_stack([np.arange(16.0)[::-1], np.zeros(16)])
+    assert sorted(map(sorted, (15 - _starts.groups(line)).tolist())) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11],
+                                                                           [12, 13, 14, 15]]
 
 
 # ----------------------------------------------------------------------------- wrong candidate sets

@@ -6,8 +6,8 @@ the few pairs of least reduced cost :math:`C_{ij} - f_i - g_j` of its row, and t
 optimality. So:
 
 1. **Start potentials** ``g`` (:mod:`monge.transport._starts`): the affine map between the clouds'
-   Gaussian approximations (p = 2), or a coarser matching's potentials where the instance has
-   large-scale structure; 0 otherwise.
+   Gaussian approximations (p = 2; 0 otherwise), or from ``_starts.COARSE_FROM`` points the
+   potentials of a matching of the centroids of groups of 4 nearby points.
 2. **Candidates** (:mod:`monge.transport._candidates`): each row's ``k`` pairs of least
    :math:`C_{ij} - g_j` and each column's ``k`` rows of least :math:`C_{ij} - f_i` (for p = 2 a
    nearest-neighbour query in a lifted space, :mod:`monge.transport._reduced_costs`), plus one
@@ -151,8 +151,7 @@ def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
     if candidates is None and p == 2 and n > 1:
         g, metric = _starts.gaussian(x, z)
     if candidates is None and n >= _starts.COARSE_FROM:
-        coarse = _starts.coarse(x, z, p, lambda a, b: _solve(a, b, p, k, max_rounds=max_rounds), metric)
-        g = g if coarse is None else coarse
+        g = _starts.coarse(x, z, p, lambda a, b: _solve(a, b, p, k, max_rounds=max_rounds), metric)
     solver = _Solver(x, z, p, k, g, metric)
     solver.start(candidates)
     eps_start = AUCTION_START * float(solver.graph.cost.max() - solver.graph.cost.min())
