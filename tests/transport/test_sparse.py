@@ -251,7 +251,7 @@ DEGENERATE = {  # p = 2, found by the families above and by hypothesis (test_spa
     "two_points_plane": ([[4.0, 1.0], [0.0, 0.0]], [[0.0, 1.0], [1.0, 1.0]]),
     "two_points_space": ([[1.0, 0.0, 2.0], [0.0, 0.0, 0.0]], [[0.0, 2.0, 2.0], [2.0, 2.0, 2.0]]),
     "two_points_far": ([[2.0, 0.0, 1.0], [0.0, 0.0, 0.0]], [[0.0, 100.0, 100.0], [100.0, 100.0, 100.0]]),
-    # z nearly on a line (1e-10 across): the lifted query's affine fit of the potentials
+    # z nearly on a line (1e-10 across): the query's affine fits of the potentials
     "thin_z": ([[2.0, 0.0], [0.0, 0.0], [0.0, 0.0]], [[1.0, 0.0], [-1.0, 1e-10], [1e-10, 1e-10]]),
     # two clouds in one plane of R^3
     "coplanar_seed_7": _coplanar_seed_7(),
@@ -592,7 +592,7 @@ def _certified_by_dense_duality(result, x: np.ndarray, z: np.ndarray) -> None:
 
 
 def test_no_dense_matrix_in_the_plane(monkeypatch):
-    """d = 2, n = 3000: no cost_matrix, no cost_blocks (the lifted k-d tree), numpy's peak far below n^2 floats."""
+    """d = 2, n = 3000: no cost_matrix, no cost_blocks (the tilted k-d tree), numpy's peak far below n^2 floats."""
     _forbid_cost_matrix(monkeypatch)
 
     def no_blocks(*args, **kwargs):

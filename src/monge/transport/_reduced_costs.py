@@ -1,11 +1,8 @@
 r"""The k smallest reduced costs of each row, :math:`C_{ij} - g_j`, without the n x m matrix.
 
-For :math:`C_{ij} = \|x_i - z_j\|^2` the row minimum is a nearest-neighbour query in a lifted
-space: with :math:`G \ge \max_j g_j`,
-
-.. math:: \|x_i - z_j\|^2 - g_j + G = \|(x_i, 0) - (z_j, \sqrt{G - g_j})\|^2,
-
-so a k-d tree on the lifted ``z`` (``scipy.spatial.cKDTree``) answers every row in O(log m) each.
+For :math:`C_{ij} = \|x_i - z_j\|^2` the rows' minima are queries to a k-d tree on ``z`` whose
+nodes bound :math:`\|x - z\|^2 - g(z)` with a local slope of ``g`` (:mod:`monge.transport._tilted_tree`):
+a few leaves a query, however far the transport moves the points.
 Other exponents, and dimensions where a k-d tree no longer prunes, stream the matrix in blocks of
 rows (:func:`monge.transport.costs.cost_blocks`), once per query, in bounded memory.
 
@@ -17,12 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.spatial import cKDTree
 
+from ._tilted_tree import TiltedTree
 from .costs import cost_blocks
 
-# The lifted k-d tree for p = 2 up to this dimension; beyond, blocks of the matrix (a k-d tree in
-# d + 1 = 7 dimensions already visits a large share of the points per query).
+# The tree for p = 2 up to this dimension; beyond, blocks of the matrix (a k-d tree's boxes in
+# 6 dimensions and more prune a small share of the points per query).
 KDTREE_MAX_DIM = 5
 # Edges whose costs are formed at once by pair_costs (bounds its (chunk, d) temporaries).
 _PAIR_CHUNK = 1 << 20
@@ -40,7 +37,8 @@ def pair_costs(x: np.ndarray, z: np.ndarray, rows: np.ndarray, cols: np.ndarray,
 
 
 def lift_bound(x: np.ndarray, z: np.ndarray, g: np.ndarray) -> float:
-    """The largest lifted squared distance a query may meet: its rounding bounds the query's error."""
+    """The largest squared distance plus the potentials' range a query may meet: its rounding bounds the
+    query's error."""
     lo = np.minimum(x.min(0), z.min(0))
     hi = np.maximum(x.max(0), z.max(0))
     span = float(((hi - lo) ** 2).sum())
@@ -52,21 +50,18 @@ def smallest(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, k: int,
     r"""For each row i the k columns of smallest ``|x_i - z_j|^p - g_j``, with those values (n, k), sorted.
 
     The values are recomputed from the points whatever the query; the query decides the columns.
-    By default it runs in the clouds' own coordinates, where its rounding is that of the lifted
-    squared distances (bounded by :func:`lift_bound`): what a certificate needs. With ``fast``,
-    for p = 2, it may change coordinates to help the k-d tree prune, which can cost precision on
-    degenerate clouds (a near-singular covariance): for choosing candidates only.
-
-    - ``metric``, a symmetric positive definite (d, d) matrix M: since
-      :math:`\langle x, zangle = \langle M x, M^{-1} zangle`, the query runs on ``x M`` and
-      ``z M^{-1}`` with the column terms moved into the lift. When ``g`` is close to
-      :math:`|z|^2 - z^	op M^{-2} z` (an affine transport map :math:`M^2`), the lift is nearly flat;
-    - an affine part of the lift's potential is moved into the query points (a tilted lift prunes
-      badly), where that flattens it.
+    For p = 2 up to :data:`KDTREE_MAX_DIM` dimensions it is a tree with tilted nodes
+    (:mod:`monge.transport._tilted_tree`), in the clouds' own coordinates by default, where its
+    rounding is a few unit round-offs of the costs and potentials: what a certificate needs. With
+    ``fast`` and a ``metric``, a symmetric positive definite (d, d) matrix M, it runs on ``x M`` and
+    ``z M^-1`` (since :math:`\langle x, z \rangle = \langle M x, M^{-1} z \rangle`, the column terms
+    move into the potential), which helps the boxes fit an anisotropic affine transport map
+    :math:`M^2` but can cost precision on degenerate clouds (a near-singular covariance): for
+    choosing candidates only.
     """
     k = min(k, len(z))
     if p == 2 and x.shape[1] <= KDTREE_MAX_DIM:
-        cols = _lifted_query(x, z, g, k, metric if fast else None, fast)
+        cols = _tree_query(x, z, g, k, metric if fast else None)
     else:
         cols = _block_query(x, z, g, p, k)
     rows = np.repeat(np.arange(len(x)), k)
@@ -75,24 +70,14 @@ def smallest(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, k: int,
     return np.take_along_axis(cols, order, 1), np.take_along_axis(values, order, 1)
 
 
-def _lifted_query(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int, metric: np.ndarray | None,
-                  tilt: bool) -> np.ndarray:
+def _tree_query(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int, metric: np.ndarray | None) -> np.ndarray:
     # |x - z|^2 - g = |x|^2 - |xM|^2 + |xM - zM^-1|^2 - h,  h = g - |z|^2 + |zM^-1|^2
     h = g
     if metric is not None:
         x, z_new = x @ metric, z @ np.linalg.inv(metric)
         h = g - np.einsum("nd,nd->n", z, z) + np.einsum("nd,nd->n", z_new, z_new)
         z = z_new
-    if tilt:  # |x - z|^2 - b.z = |x + b/2 - z|^2 - b.x - |b|^2/4: the row terms do not change the order
-        centred = z - z.mean(0)
-        slope = np.linalg.lstsq(centred, h - h.mean(), rcond=1e-6)[0]
-        flat = h - z @ slope
-        if np.isfinite(slope).all() and np.ptp(flat) < np.ptp(h):
-            h, x = flat, x + slope / 2
-    height = np.sqrt(np.maximum(h.max() - h, 0.0))
-    tree = cKDTree(np.column_stack([z, height]), balanced_tree=False, compact_nodes=False)
-    _, cols = tree.query(np.column_stack([x, np.zeros(len(x))]), k=k, workers=-1)
-    return cols.reshape(len(x), k).astype(np.int64)
+    return TiltedTree(z).smallest(x, h, k)
 
 
 def _block_query(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, k: int) -> np.ndarray:

@@ -48,7 +48,7 @@ def gaussian(x: np.ndarray, z: np.ndarray, a: np.ndarray | None = None,
 
     ``T`` is the gradient of :math:`\varphi(x) = \tfrac12 (x - m_x)^\top A (x - m_x) + m_z^\top x`; the row
     potential is :math:`f = |x|^2 - 2\varphi`, and the column potentials are f's c-transform over the
-    cloud ``x``. With the metric :math:`M = A^{1/2}` the lifted queries run on ``x M`` and ``z M^{-1}``,
+    cloud ``x``. With the metric :math:`M = A^{1/2}` the queries run on ``x M`` and ``z M^{-1}``,
     where both clouds have the same spread (:func:`monge.transport._reduced_costs.smallest`).
     Weights ``a``, ``b`` (optional) weigh the means and covariances.
     """

@@ -155,7 +155,7 @@ def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
     """The rule behind ``method="auto"`` for the points ``x``, from the measurements in ``benchmarks/README.md``.
 
     - a CUDA device: ``auction`` (no transfer to the host; a batch in one auction);
-    - on the CPU, one problem with p = 2 in low dimension (d <= 5, where the lifted k-d tree prunes)
+    - on the CPU, one problem with p = 2 in low dimension (d <= 5, where its k-d tree prunes)
       from n = SPARSE_FROM points: the certified ``sparse`` matching, given AUTO_ROUNDS certificate
       rounds before the dense solver below takes over (where it fits); and any single problem whose
       dense matrices would not fit in memory;

@@ -10,7 +10,7 @@ optimality. So:
    potentials of a matching of the centroids of groups of 4 nearby points.
 2. **Candidates** (:mod:`monge.transport._candidates`): each row's ``k`` pairs of least
    :math:`C_{ij} - g_j` and each column's ``k`` rows of least :math:`C_{ij} - f_i` (for p = 2 a
-   nearest-neighbour query in a lifted space, :mod:`monge.transport._reduced_costs`), plus one
+   k-d tree query whose nodes tilt the potentials, :mod:`monge.transport._reduced_costs`), plus one
    perfect matching (both clouds sorted along their principal axis), so that the candidate graph
    always has one.
 3. **A sparse exact solve**: an eps-scaling auction (:mod:`monge.transport._bidding`) brings the
