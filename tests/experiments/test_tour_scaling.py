@@ -30,3 +30,17 @@ def test_scaling_times_every_solver_where_it_runs_and_none_elsewhere(tmp_path, m
     assert "from n = 40 (" in text and "to n = 80 its time grew" in text
     assert "at n = 160." in text and section.title == "How the solvers scale"
 
+
+
+def test_scaling_text_says_where_the_sparse_line_stops(monkeypatch):
+    """The text says the tour stopped the sparse matching only where it did not reach the last size."""
+    monkeypatch.setattr(chapter2, "SIZES", (20, 40))
+    def row(n, sparse):
+        dense = n <= 40
+        return {"n": n, "matching": 0.1 if dense else None, "kantorovich": 0.2 if dense else None, "sliced": 0.01,
+                "sparse": sparse}
+
+    stopped = " ".join(chapter2._scaling_text([row(20, 0.1), row(40, 0.2), row(80, 0.4), row(160, None)]))
+    reached = " ".join(chapter2._scaling_text([row(20, 0.1), row(40, 0.2), row(80, 0.4), row(160, 0.9)]))
+    assert "the tour stops it there" in stopped
+    assert "the tour stops it there" not in reached and "0.9 s at n = 160" in reached
