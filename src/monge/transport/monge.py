@@ -27,11 +27,12 @@ from .results import OTResult
 
 BRUTE_FORCE_MAX = 10
 _PERMUTATION_CHUNK = 1 << 18
-# matching(auto) takes the sparse solver from this size (p = 2, d <= 5, one problem, the CPU): on
-# uniform clouds it wins from n = 500 (0.07 s against scipy's 0.08 s, loaded machine), but on
-# clustered ones (the 8 Gaussians, train against test: cluster counts differ, and the mass that
-# crosses between clusters needs certificate rounds) it lost to the dense solvers up to n = 2000
-# (2.8 s against 1.4 s) and won from 4000 (3.7 s against 8.3 s).
+# matching(auto) takes the sparse solver from this size (p = 2, d <= 5, one problem, the CPU). Best
+# dense solver (scipy's lsa or POT's network simplex) against sparse, measured side by side: uniform
+# clouds, a Gaussian onto a uniform cloud and a blob onto a ring win from n = 500 (0.7-1.0x), 0.4-0.6x
+# at 1000 and 0.1-0.14x at 3000; train against test samples of 8 or 25 Gaussians (cluster counts
+# differ, and the mass that crosses between clusters needs certificate rounds) lose up to n = 2000
+# (1.9-2.7x at 1000, 0.7-1.3x at 2000) and are at 0.7-1.0x at 3000.
 SPARSE_FROM = 3000
 # ... within this many certificate rounds: beyond, auto takes the dense solver where it fits. Two
 # uniform clouds need 3-6 rounds up to n = 100,000; clouds of a few repeated points (a collapsed
