@@ -385,6 +385,33 @@ def test_mid_size(case):
     assert not failures, failures[0]
 
 
+def test_coarse_start_is_taken_from_coarse_from_points(monkeypatch):
+    """From _starts.COARSE_FROM points a side the weighted centroids of groups are solved first, recursively;
+    groups of zero weight are left out of that problem, and the plan is still the optimum."""
+    from monge.transport import _starts
+
+    n, m = 1300, 1100
+    rng = np.random.default_rng(1300)
+    x, z = rng.normal(size=(n, 2)), rng.uniform(size=(m, 2))
+    a, b = rng.uniform(0.1, 1.1, n), rng.uniform(0.1, 1.1, m)
+    a[x[:, 0] > 1.0] = 0.0  # a region of x weighs nothing: its groups have zero weight
+    calls, solve = [], sparse_kantorovich.solve
+
+    def spy(cx, ca, cz, cb, *args, **kwargs):
+        calls.append((len(cx), len(cz), float(ca.min()), float(cb.min())))
+        return solve(cx, ca, cz, cb, *args, **kwargs)
+
+    monkeypatch.setattr(sparse_kantorovich, "solve", spy)
+    plan = spy(x, a, z, b)
+    assert len(calls) == 2, calls  # this problem, then its coarse problem (below COARSE_FROM: no further level)
+    coarse_n, coarse_m, least_a, least_b = calls[1]
+    assert coarse_n < n // _starts.GROUP and coarse_m == m // _starts.GROUP and least_a > 0 and least_b > 0
+    assert plan.gap <= plan.tolerance
+    c = dense_costs(x, z, 2.0)
+    best = float((ot.emd(a, rescaled(a, b), c, numItermax=10**8) * c).sum())
+    assert plan.primal == pytest.approx(best, rel=1e-9, abs=1e-12)
+
+
 @pytest.mark.parametrize("family", ["uniform", "gaussian_vs_uniform", "clustered", "far", "heavy"])
 def test_support_is_a_vertex_where_the_optimum_is_unique(family):
     """Continuous data, positive weights, p > 1: the unique optimal plan is a vertex, n + m - 1 pairs at most."""

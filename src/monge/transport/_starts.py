@@ -100,14 +100,29 @@ def groups(x: np.ndarray, size: int = GROUP) -> np.ndarray:
     return order[bounds[full][:, None] + np.arange(size)]
 
 
-def coarse(x: np.ndarray, z: np.ndarray, p: float, solve, metric: np.ndarray | None) -> np.ndarray:
-    """The coarse start's column potentials: the centroids of :func:`groups` matched by ``solve``.
+def coarse(x: np.ndarray, z: np.ndarray, p: float, solve, metric: np.ndarray | None,
+           a: np.ndarray | None = None, b: np.ndarray | None = None) -> np.ndarray:
+    """The coarse start's column potentials: the centroids of :func:`groups` transported by ``solve``.
 
-    ``solve(x, z)`` is the certified sparse matching, which returns row potentials ``f``; ``metric``
-    is the queries' metric (:func:`gaussian`), or None.
+    ``solve(x, z)`` is the certified sparse matching, or with weights ``a``, ``b`` (optional)
+    ``solve(x, a, z, b)`` the sparse Kantorovich solver, each group weighing the sum of its points'
+    weights at their weighted mean (a group of zero weight is left out); it returns row potentials
+    ``f``. ``metric`` is the queries' metric (:func:`gaussian`), or None.
     """
     of_x, of_z = groups(x), groups(z)
-    centroids = x[of_x].mean(axis=1)
-    small = solve(centroids, z[of_z].mean(axis=1))
+    if a is None or b is None:
+        centroids = x[of_x].mean(axis=1)
+        small = solve(centroids, z[of_z].mean(axis=1))
+    else:
+        (centroids, mass_x), (centres_z, mass_z) = (_weighted_centroids(c, w, of) for c, w, of in
+                                                    ((x, a, of_x), (z, b, of_z)))
+        small = solve(centroids, mass_x, centres_z, mass_z)
     inverse = None if metric is None else np.linalg.inv(metric)
     return _reduced_costs.smallest(z, centroids, small.f, p, 1, inverse, fast=True)[1][:, 0]
+
+
+def _weighted_centroids(c: np.ndarray, w: np.ndarray, of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The groups' weighted means and total weights, groups of zero weight left out."""
+    mass = w[of].sum(axis=1)
+    kept = mass > 0
+    return (c[of[kept]] * w[of[kept]][..., None]).sum(axis=1) / mass[kept][:, None], mass[kept]

@@ -154,7 +154,7 @@ def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
     if candidates is None and p == 2 and n > 1:
         g, metric = _starts.gaussian(x, z)
     if candidates is None and n >= _starts.COARSE_FROM:
-        g = _starts.coarse(x, z, p, lambda a, b: _solve(a, b, p, k, max_rounds=max_rounds), metric)
+        g = _starts.coarse(x, z, p, lambda cx, cz: _solve(cx, cz, p, k, max_rounds=max_rounds), metric)
     solver = _Solver(x, z, p, k, g, metric)
     solver.start(candidates)
     eps_start = AUCTION_START * float(solver.graph.cost.max() - solver.graph.cost.min())
