@@ -13,23 +13,25 @@ import pytest
 from monge.transport._tilted_tree import LEAF, TiltedTree
 
 
-def brute(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int) -> np.ndarray:
-    values = ((x[:, None, :] - z[None, :, :]) ** 2).sum(-1) - g[None, :]
+def brute(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int, p: float = 2.0) -> np.ndarray:
+    values = ((x[:, None, :] - z[None, :, :]) ** 2).sum(-1) ** (p / 2) - g[None, :]
     return np.sort(values, axis=1)[:, :k]
 
 
-def tree_values(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int, margin: float = 0.0) -> np.ndarray:
-    cols = TiltedTree(z).smallest(x, g, k, margin)
+def tree_values(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int, margin: float = 0.0,
+                p: float = 2.0) -> np.ndarray:
+    cols = TiltedTree(z).smallest(x, g, k, margin, p)
     assert cols.shape == (len(x), k) and cols.min() >= 0 and cols.max() < len(z)
     for row in cols:  # k distinct columns a row
         assert len(set(row.tolist())) == k
-    return np.sort(((x[:, None, :] - z[cols]) ** 2).sum(-1) - g[cols], axis=1)
+    return np.sort(((x[:, None, :] - z[cols]) ** 2).sum(-1) ** (p / 2) - g[cols], axis=1)
 
 
-def check(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int) -> None:
-    expected = brute(x, z, g, k)
-    scale = ((x.max(0) - x.min(0)) ** 2).sum() + ((z.max(0) - z.min(0)) ** 2).sum() + np.abs(g).max() + 1.0
-    np.testing.assert_allclose(tree_values(x, z, g, k), expected, rtol=0, atol=1e-12 * scale)
+def check(x: np.ndarray, z: np.ndarray, g: np.ndarray, k: int, p: float = 2.0) -> None:
+    expected = brute(x, z, g, k, p)
+    span = ((x.max(0) - x.min(0)) ** 2).sum() + ((z.max(0) - z.min(0)) ** 2).sum()
+    scale = span ** (p / 2) + np.abs(g).max() + 1.0
+    np.testing.assert_allclose(tree_values(x, z, g, k, p=p), expected, rtol=0, atol=1e-12 * scale)
 
 
 def brenier(x: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -78,6 +80,17 @@ def test_degenerate_clouds(case):
         got = tree_values(x, z, g, k)
         scale = float(np.abs(expected).max()) + float(np.abs(z - z.mean(0)).max() ** 2) + 1e-300
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 1.5, 3.0])
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_other_exponents_equal_brute_force(p, d):
+    """p != 2: the nodes bound by the distance to their box to the power p, without a slope."""
+    rng = np.random.default_rng([d, int(10 * p)])
+    x, z = rng.normal(size=(150, d)), rng.normal(size=(400, d))
+    for g in (np.zeros(400), rng.uniform(-2, 2, size=400), -np.linalg.norm(z, axis=1) ** p):
+        for k in (1, 7):
+            check(x, z, g, k, p)
 
 
 def test_margin_prunes_only_within_it():

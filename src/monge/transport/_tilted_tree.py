@@ -15,6 +15,8 @@ and :math:`h_B = \max_{j \in B} g_j - b_B \cdot z_j`. Since
 the node's bound :math:`\mathrm{dist}(x + b_B/2, B)^2 - b_B \cdot x - |b_B|^2/4 - h_B` holds for any
 slope, and misses by a second-order term only where :math:`b_B \approx \nabla g` on B: a query
 visits O(1) leaves whatever the displacement. Any ``g`` gives exact answers; a smooth one, fast ones.
+Other exponents have no such identity: their nodes bound :math:`\|x - z\|^p - g(z)` by
+:math:`\mathrm{dist}(x, B)^p - \max_B g`.
 
 Rounding: a node is pruned only when its bound exceeds the k-th best value by ``margin`` plus the
 bound's own rounding (a few unit round-offs of its terms' magnitudes), so a returned column is
@@ -165,7 +167,17 @@ def _tilt(zs, gs, start, end, depth):
 
 
 @numba.njit(cache=True, nogil=True)
-def _query(x, zs, gs, start, end, lo, hi, slope, top, depth, k, margin):
+def _highest(gs, start, end):
+    """Each node's largest g (its bound without a slope)."""
+    top = np.full(len(start), -np.inf)
+    for node in range(len(start)):
+        for t in range(start[node], end[node]):
+            top[node] = max(top[node], gs[t])
+    return top
+
+
+@numba.njit(cache=True, nogil=True)
+def _query(x, zs, gs, start, end, lo, hi, slope, top, depth, k, margin, p):
     n, d = x.shape
     first_leaf = (1 << depth) - 1
     cols = np.empty((n, k), dtype=np.int64)
@@ -183,10 +195,11 @@ def _query(x, zs, gs, start, end, lo, hi, slope, top, depth, k, margin):
                 continue
             if node >= first_leaf:
                 for t in range(start[node], end[node]):
-                    value = -gs[t]
+                    square = 0.0
                     for a in range(d):
                         diff = x[i, a] - zs[t, a]
-                        value += diff * diff
+                        square += diff * diff
+                    value = (square if p == 2.0 else square ** (0.5 * p)) - gs[t]
                     if value < best[k - 1]:
                         at = k - 1
                         while at > 0 and best[at - 1] > value:
@@ -209,6 +222,9 @@ def _query(x, zs, gs, start, end, lo, hi, slope, top, depth, k, margin):
                     across += b * x[i, a]
                     square += 0.25 * b * b
                     scale += q * q + lo[child, a] ** 2 + hi[child, a] ** 2 + abs(b * x[i, a])
+                if p != 2.0:  # no slope: the distance to the box, to the power p (monotone)
+                    gap = gap ** (0.5 * p)
+                    scale = gap
                 value = gap - across - square - top[child]
                 child_bound[c] = value - guard * (scale + square + abs(top[child]))
             near = 0 if child_bound[0] <= child_bound[1] else 1
@@ -232,17 +248,20 @@ class TiltedTree:
         self.order = order
         self.zs = np.ascontiguousarray(z[order] - self.centre)
 
-    def smallest(self, x: np.ndarray, g: np.ndarray, k: int, margin: float = 0.0) -> np.ndarray:
-        """Columns (n, k) of the k smallest ``|x_i - z_j|^2 - g_j`` of each row (each within ``margin``
-        of the true k-th; unsorted ties), k <= len(z)."""
+    def smallest(self, x: np.ndarray, g: np.ndarray, k: int, margin: float = 0.0, p: float = 2.0) -> np.ndarray:
+        """Columns (n, k) of the k smallest ``|x_i - z_j|^p - g_j`` of each row (each within ``margin``
+        of the true k-th; unsorted ties), k <= len(z). The nodes tilt for p = 2 only."""
         gs = np.ascontiguousarray(g[self.order], dtype=np.float64)
-        slope, top = _tilt(self.zs, gs, self.start, self.end, self.depth)
+        if p == 2:
+            slope, top = _tilt(self.zs, gs, self.start, self.end, self.depth)
+        else:
+            slope, top = np.zeros((len(self.start), self.zs.shape[1])), _highest(gs, self.start, self.end)
         xs = np.ascontiguousarray(x - self.centre, dtype=np.float64)
         chunks = np.array_split(np.arange(len(xs)), min(len(xs), _THREADS * 4) or 1)
 
         def rows(chunk: np.ndarray) -> np.ndarray:
             return _query(xs[chunk], self.zs, gs, self.start, self.end, self.lo, self.hi, slope, top, self.depth,
-                          k, float(margin))
+                          k, float(margin), float(p))
 
         if len(chunks) == 1 or _THREADS == 1:
             local = np.concatenate([rows(chunk) for chunk in chunks])
