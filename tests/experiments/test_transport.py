@@ -234,10 +234,11 @@ def test_the_sparse_matching_of_12000_points_finds_a_known_optimum(tmp_path, rng
     np.testing.assert_array_equal(np.load(tmp_path / "run" / "permutation.npy"), partner)
     assert abs(summary["duality_gap"]) <= 1e-12 * cost  # certified (a gap of rounding, either sign)
 
-def test_an_unequal_problem_too_large_for_the_dense_programme_goes_to_the_sparse_solver(tmp_path, rng, monkeypatch):
+def test_an_unequal_problem_too_large_for_the_dense_programme_goes_to_the_sparse_solver(tmp_path, rng, monkeypatch,
+                                                                                       capsys):
     """3000 onto 2999 weighted points with too little memory for the n x m programme (as 30,000 points
     would be on a laptop): Kantorovich's sparse solver, the same optimum as the dense programme, its
-    plan's support in plan.npz and its certificate in summary.json."""
+    plan's support in plan.npz, its certificate in summary.json, and its rounds printed as they end."""
     from monge.transport import _memory
 
     x, z = rng.uniform(size=(3000, 2)), rng.uniform(size=(2999, 2))
@@ -248,7 +249,12 @@ def test_an_unequal_problem_too_large_for_the_dense_programme_goes_to_the_sparse
     config = transport.Config(a=str(tmp_path / "x.npy"), b=str(tmp_path / "z.npy"), weights_a=str(tmp_path / "a.npy"))
     dense = transport.run(config, tmp_path / "dense", quiet=True)
     monkeypatch.setattr(_memory, "available_bytes", lambda device: 2**20)
-    summary = transport.run(config, tmp_path / "sparse", quiet=True)
+    capsys.readouterr()
+    summary = transport.run(config, tmp_path / "sparse")
+    printed = capsys.readouterr().out.splitlines()
+    rounds = [line for line in printed if line.startswith("  sparse transport of 3,000 x 2,999 points: round ")]
+    assert len(rounds) == summary["n_iter"] and "certified (duality gap" in rounds[-1], printed
+    assert printed.index(rounds[-1]) < min(i for i, line in enumerate(printed) if line.startswith("transport of"))
     assert dense["solver"] == "network_simplex" and summary["solver"] == "sparse" and summary["kind"] == "kantorovich"
     assert summary["cost"] == pytest.approx(dense["cost"], rel=1e-9)
     assert summary["n_iter"] >= 1 and abs(summary["duality_gap"]) <= 1e-9

@@ -25,9 +25,11 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -371,10 +373,36 @@ def _solve(problem: _Problem, config: Config) -> tuple[transport.OTResult, str]:
     return transport.matching(x, z, p, method="auto" if method in ("auto", "exact", "matching") else method), kind
 
 
+class _Echo(logging.Handler):
+    """A logging handler that prints each record as a run's progress line."""
+
+    def __init__(self, run: Run):
+        super().__init__(logging.INFO)
+        self.run = run
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.run.echo(f"  {record.getMessage()}")
+
+
+@contextmanager
+def _rounds_shown(run: Run):
+    """Print the sparse solvers' certificate rounds as they finish (long solves show progress)."""
+    logger = logging.getLogger("monge.transport.sparse")
+    handler, level = _Echo(run), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def _transport_files(run: Run, problem: _Problem, config: Config) -> dict:
     """Solve the transport between the loaded clouds and write the run folder; return the summary."""
     start = time.perf_counter()
-    result, kind = _solve(problem, config)
+    with _rounds_shown(run):
+        result, kind = _solve(problem, config)
     seconds = time.perf_counter() - start
     cost = float(result.cost)
     n, m, d = len(problem.x), len(problem.z), problem.x.shape[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from . import _reduced_costs
@@ -11,6 +13,19 @@ from . import _reduced_costs
 ROUNDOFF_MARGIN = 16.0
 # Certificate rounds before giving up (each adds the violating rows' best pairs).
 MAX_ROUNDS = 100
+
+
+# Each certificate round of the sparse solvers is reported here at INFO (``monge transport`` prints them).
+log = logging.getLogger("monge.transport.sparse")
+
+
+def report(what: str, size: str, rounds: int, violating: int, gap: float, bound: float, seconds: float) -> None:
+    """Log one certificate round: the problem, the rows that violate it, the gap, the time so far."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    verdict = (f"certified (duality gap {gap:.3g} <= {bound:.3g})" if gap <= bound or violating == 0 else
+               f"{violating:,} rows violate the certificate (duality gap {gap:.3g})")
+    log.info("sparse %s of %s points: round %d, %s, %.1f s", what, size, rounds, verdict, seconds)
 
 
 class Stalled(RuntimeError):

@@ -30,6 +30,7 @@ in O((n + m) k) memory, the weighted form of :mod:`monge.transport.sparse`:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,7 +201,7 @@ def solve(x: np.ndarray, a: np.ndarray, z: np.ndarray, b: np.ndarray, p: float =
     SparsePlan
     """
     x, z, a, b = _checked(x, z, a, b)
-    p, n = float(p), len(x)
+    p, n, began = float(p), len(x), time.perf_counter()
     g, metric = np.zeros(len(z)), None
     if p == 2 and n > 1 and len(z) > 1:
         g, metric = _starts.gaussian(x, z, a, b)
@@ -230,6 +231,8 @@ def solve(x: np.ndarray, a: np.ndarray, z: np.ndarray, b: np.ndarray, p: float =
         bound = per_row * total
         violation = net.u - f
         repair = np.flatnonzero(violation > per_row)
+        _certificate.report("transport", f"{n:,} x {len(z):,}", rounds, repair.size, gap, bound,
+                            time.perf_counter() - began)
         if gap <= bound or repair.size == 0:
             break
         net.graph.add(repair, best[repair])
