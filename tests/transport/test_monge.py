@@ -161,7 +161,9 @@ def test_choose_method_rule():
     assert choose_method(torch.zeros(3000, 5)) == "sparse"
     assert choose_method(torch.zeros(2999, 2)) == "lsa"
     assert choose_method(torch.zeros(2000, 2)) == "lsa"
-    assert choose_method(torch.zeros(5000, 2), p=1.0) == "network_simplex"
+    assert choose_method(torch.zeros(5000, 2), p=1.0) == "sparse"
+    assert choose_method(torch.zeros(3000, 64)) == "sparse"
+    assert choose_method(torch.zeros(3000, 65)) == "lapjv"
     assert choose_method(torch.zeros(2000, 6)) == "lapjv"
     assert choose_method(torch.zeros(2000, 64)) == "lapjv"
     assert choose_method(torch.zeros(8, 128, 2)) in {"lapjv", "lsa", "auction"}

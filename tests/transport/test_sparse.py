@@ -24,7 +24,8 @@ What is checked:
 - ``matching(method="sparse")`` equals ``lsa`` in cost (torch float64, float32, numpy inputs), its
   ``f``, ``g`` are dual feasible against ``cost_matrix``, its ``duality_gap`` is a small float,
   its gradients are those of the envelope theorem, batched inputs equal per-problem solves, and
-  ``cost=`` is refused naming 'sparse'; ``method="auto"`` takes it for one (SPARSE_FROM, 2) problem only;
+  ``cost=`` is refused naming 'sparse'; ``method="auto"`` takes it for one problem of SPARSE_FROM points or more,
+  in up to SPARSE_MAX_DIM dimensions, only;
 - no n x n matrix on this path: ``cost_matrix`` raising, numpy's traced peak far below n^2 floats
   (d = 2, n = 3000), and only bounded ``cost_blocks`` at d = 10.
 
@@ -556,12 +557,12 @@ def test_auto_does_not_take_sparse_for_small_or_batched_problems():
     x, z = torch.from_numpy(rng.uniform(size=(500, 2))), torch.from_numpy(rng.uniform(size=(500, 2)))
     assert matching(x, z).method != "sparse"
     n = monge_module.SPARSE_FROM
-    # the rule alone (no solve): smaller problems, batches, p != 2 and d > 5 do not take it
+    # the rule alone (no solve): smaller problems, batches and d > SPARSE_MAX_DIM do not take it; any p does
     assert monge_module.choose_method(torch.empty(n - 1, 2)) != "sparse"
     assert monge_module.choose_method(torch.empty(2, n, 2)) != "sparse"
-    assert monge_module.choose_method(torch.empty(n, 2), 1.0) != "sparse"
-    assert monge_module.choose_method(torch.empty(n, _reduced_costs.KDTREE_MAX_DIM + 1)) != "sparse"
-    assert monge_module.choose_method(torch.empty(n, _reduced_costs.KDTREE_MAX_DIM)) == "sparse"
+    assert monge_module.choose_method(torch.empty(n, 2), 1.0) == "sparse"
+    assert monge_module.choose_method(torch.empty(n, monge_module.SPARSE_MAX_DIM + 1)) != "sparse"
+    assert monge_module.choose_method(torch.empty(n, monge_module.SPARSE_MAX_DIM), 1.5) == "sparse"
 
 
 def test_auto_takes_sparse_where_the_dense_matrices_do_not_fit(monkeypatch):

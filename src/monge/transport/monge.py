@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from monge.errors import InputError
 
-from . import _checks, _memory, _reduced_costs, sparse
+from . import _checks, _memory, sparse
 from .auction import auction
 from .costs import cost_matrix, ground_cost, penalised
 from .kantorovich import network_simplex
@@ -27,17 +27,26 @@ from .results import OTResult
 
 BRUTE_FORCE_MAX = 10
 _PERMUTATION_CHUNK = 1 << 18
-# matching(auto) takes the sparse solver from this size (p = 2, d <= 5, one problem, the CPU). Best
+# matching(auto) takes the sparse solver from this size (one problem, the CPU). For p = 2, d = 2, best
 # dense solver (scipy's lsa or POT's network simplex) against sparse, measured side by side: uniform
 # clouds, a Gaussian onto a uniform cloud and a blob onto a ring win from n = 500 (0.7-1.0x), 0.4-0.6x
 # at 1000 and 0.1-0.14x at 3000; train against test samples of 8 or 25 Gaussians (cluster counts
 # differ, and the mass that crosses between clusters needs certificate rounds) lose up to n = 2000
 # (1.9-2.7x at 1000, 0.7-1.3x at 2000) and are at 0.7-1.0x at 3000.
 SPARSE_FROM = 3000
-# ... within this many certificate rounds: beyond, auto takes the dense solver where it fits. Two
-# uniform clouds need 3-6 rounds up to n = 100,000; clouds of a few repeated points (a collapsed
-# generator: 10 points repeated 500 times against the 8 Gaussians) 43 rounds and 76 s at n = 5000.
-AUTO_ROUNDS = 12
+# ... for any exponent in up to this many dimensions (blocks of the matrix stream past 5). Measured
+# by hand (uniform clouds, against auto's dense solver): p = 1, 1.5 in d = 2, 3, 0.08-0.17x at
+# n = 3000-5000; d = 10, 0.42x and 0.33x; d = 64, 0.82x and 0.53x (1.5x and 2.8x at 1000, below
+# SPARSE_FROM); train against test samples of 8 and 25 Gaussians with p = 1 and 1.5: 0.47x and 1.15x
+# at 3000, 0.19x and 0.72x at 5000. Not measured beyond 64 dimensions, where a query's blocks cost
+# about what the dense matrix does.
+SPARSE_MAX_DIM = 64
+# ... within this many certificate rounds: beyond, auto takes the dense solver where it fits. Since
+# the groups' coarse start, uniform clouds take 1 round up to n = 100,000 (3-6 before); a segment
+# onto a square (a degenerate source: every column of a vertical strip nearly ties) 7, 9 and 15
+# rounds at n = 3000, 5000 and 20,000, where it still beats the dense solver (43 s against ot.emd's
+# 83 s with its matrix at 20,000), hence 24 rounds and not 12 as before.
+AUTO_ROUNDS = 24
 # A matching's dense plan is formed up to this many entries (n = 2048); beyond, `plan` is None.
 _DENSE_PLAN_LIMIT = 1 << 22
 
@@ -156,10 +165,10 @@ def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
     """The rule behind ``method="auto"`` for the points ``x``, from the measurements in ``benchmarks/README.md``.
 
     - a CUDA device: ``auction`` (no transfer to the host; a batch in one auction);
-    - on the CPU, one problem with p = 2 in low dimension (d <= 5, where its k-d tree prunes)
-      from n = SPARSE_FROM points: the certified ``sparse`` matching, given AUTO_ROUNDS certificate
-      rounds before the dense solver below takes over (where it fits); and any single problem whose
-      dense matrices would not fit in memory;
+    - on the CPU, one problem in d <= SPARSE_MAX_DIM dimensions from n = SPARSE_FROM points, any p:
+      the certified ``sparse`` matching, given AUTO_ROUNDS certificate rounds before the dense solver
+      below takes over (where it fits); and any single problem whose dense matrices would not fit in
+      memory;
     - on the CPU, low dimension (d <= 4): POT's ``network_simplex`` for one problem of n >= 3000
       (3.1 s against scipy's 5.4 s at n = 5000, d = 2), scipy's ``lsa`` below that and for
       batches (0.38 s against 0.39 s at n = 2000; 0.017 s against 0.024 s at n = 500);
@@ -173,7 +182,7 @@ def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
     if x.device.type == "cuda":
         return "auction"
     n, d = x.shape[-2], x.shape[-1]
-    if x.ndim == 2 and p == 2 and d <= _reduced_costs.KDTREE_MAX_DIM and n >= SPARSE_FROM:
+    if x.ndim == 2 and d <= SPARSE_MAX_DIM and n >= SPARSE_FROM:
         return "sparse"
     if x.ndim == 2 and not _dense_fits(n):
         return "sparse"
