@@ -114,3 +114,10 @@ def test_potentials_change_between_queries():
         cols = tree.smallest(x, g, 2)
         got = np.sort(((x[:, None, :] - z[cols]) ** 2).sum(-1) - g[cols], axis=1)
         np.testing.assert_allclose(got, brute(x, z, g, 2), rtol=0, atol=1e-11)
+
+
+def test_k_out_of_range_is_refused():
+    tree = TiltedTree(np.zeros((3, 2)))
+    for k in (0, 4):
+        with pytest.raises(ValueError, match="k: "):
+            tree.smallest(np.zeros((2, 2)), np.zeros(3), k)

@@ -251,6 +251,8 @@ class TiltedTree:
     def smallest(self, x: np.ndarray, g: np.ndarray, k: int, margin: float = 0.0, p: float = 2.0) -> np.ndarray:
         """Columns (n, k) of the k smallest ``|x_i - z_j|^p - g_j`` of each row (each within ``margin``
         of the true k-th; unsorted ties), k <= len(z). The nodes tilt for p = 2 only."""
+        if not 1 <= k <= len(self.order):
+            raise ValueError(f"k: {k}; expected 1 <= k <= {len(self.order)} (the points of the tree)")
         gs = np.ascontiguousarray(g[self.order], dtype=np.float64)
         if p == 2:
             slope, top = _tilt(self.zs, gs, self.start, self.end, self.depth)
