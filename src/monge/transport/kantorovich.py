@@ -110,9 +110,11 @@ def kantorovich(x=None, z=None, a=None, b=None, p: float = 2.0, *, cost=None, me
         of ``a`` and ``b`` avoids the forbidden pairs).
     method : {"auto", "network_simplex", "sparse"}, keyword-only
         ``"network_simplex"``: POT's ``ot.emd`` on the dense cost matrix; ``"sparse"``: the
-        certified sparse solver, from the points (O((n + m) k) memory, no cost matrix; slower than
-        the network simplex where that fits, see ``benchmarks/README.md``); ``"auto"``: the network
-        simplex where its dense matrices fit in memory, else the sparse solver.
+        certified sparse solver, from the points (O((n + m) k) memory, no cost matrix; with random
+        weights in the plane 1.15x the network simplex's time at n = 2000, 0.66x at 5000 and 0.34x
+        at 20,000, its cost matrix included, see ``benchmarks/README.md``); ``"auto"``: the network
+        simplex where its dense matrices fit in memory (a dense plan, as before the sparse solver
+        existed), else the sparse solver.
 
     Returns
     -------
