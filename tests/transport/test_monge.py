@@ -158,10 +158,11 @@ def test_single_point():
 def test_choose_method_rule():
     from monge.transport.monge import choose_method
     assert choose_method(torch.zeros(5000, 2)) == "sparse"
-    assert choose_method(torch.zeros(3000, 5)) == "sparse"
-    assert choose_method(torch.zeros(2999, 2)) == "lsa"
-    assert choose_method(torch.zeros(2000, 2)) == "lsa"
+    assert choose_method(torch.zeros(2000, 5)) == "sparse"
+    assert choose_method(torch.zeros(2000, 2)) == "sparse"
+    assert choose_method(torch.zeros(1999, 2)) == "lsa"
     assert choose_method(torch.zeros(5000, 2), p=1.0) == "sparse"
+    assert choose_method(torch.zeros(2999, 6)) == "lapjv"
     assert choose_method(torch.zeros(3000, 64)) == "sparse"
     assert choose_method(torch.zeros(3000, 65)) == "lapjv"
     assert choose_method(torch.zeros(2000, 6)) == "lapjv"

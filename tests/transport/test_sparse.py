@@ -24,8 +24,8 @@ What is checked:
 - ``matching(method="sparse")`` equals ``lsa`` in cost (torch float64, float32, numpy inputs), its
   ``f``, ``g`` are dual feasible against ``cost_matrix``, its ``duality_gap`` is a small float,
   its gradients are those of the envelope theorem, batched inputs equal per-problem solves, and
-  ``cost=`` is refused naming 'sparse'; ``method="auto"`` takes it for one problem of SPARSE_FROM points or more,
-  in up to SPARSE_MAX_DIM dimensions, only;
+  ``cost=`` is refused naming 'sparse'; ``method="auto"`` takes it for one problem of SPARSE_FROM points or more
+  in d <= 5 (SPARSE_FROM_BLOCKS up to SPARSE_MAX_DIM dimensions), only;
 - no n x n matrix on this path: ``cost_matrix`` raising, numpy's traced peak far below n^2 floats
   (d = 2, n = 3000), and only bounded ``cost_blocks`` at d = 10.
 
@@ -338,6 +338,27 @@ def test_groups_partition_the_cloud_into_nearby_fours(n, d):
         assert np.median(spans) < 4 * (4 / n) ** (1 / d), np.median(spans)
 
 
+def test_coarse_start_refines_the_coarse_plan_into_candidate_pairs():
+    """The coarse start's pairs: each member of a group with each member of the group its centroid is
+    matched to (16 pairs a group), and the potentials are the c-transform of the coarse ones."""
+    rng = np.random.default_rng(77)
+    x, z = rng.uniform(size=(400, 2)), rng.normal(size=(400, 2))
+    seen = {}
+
+    def solve(cx, cz):
+        seen["outcome"] = outcome = sparse.solve(cx, cz)
+        seen["centroids"] = cx
+        return outcome
+
+    g, (rows, cols) = _starts.coarse(x, z, 2.0, solve, None)
+    of_x, of_z = _starts.groups(x), _starts.groups(z)
+    perm = seen["outcome"].permutation
+    expected = {(int(i), int(j)) for t in range(len(of_x)) for i in of_x[t] for j in of_z[perm[t]]}
+    assert len(rows) == 16 * len(of_x) and set(zip(rows.tolist(), cols.tolist())) == expected
+    transform = (((seen["centroids"][:, None, :] - z[None, :, :]) ** 2).sum(-1) - seen["outcome"].f[:, None]).min(0)
+    np.testing.assert_allclose(g, transform, rtol=1e-12, atol=1e-12)
+
+
 def test_groups_of_repeated_and_collinear_points():
     """Equal points (no widest axis to split) and a segment are still cut into disjoint fours, in order."""
     same = np.zeros((10, 2))
@@ -561,8 +582,10 @@ def test_auto_does_not_take_sparse_for_small_or_batched_problems():
     assert monge_module.choose_method(torch.empty(n - 1, 2)) != "sparse"
     assert monge_module.choose_method(torch.empty(2, n, 2)) != "sparse"
     assert monge_module.choose_method(torch.empty(n, 2), 1.0) == "sparse"
-    assert monge_module.choose_method(torch.empty(n, monge_module.SPARSE_MAX_DIM + 1)) != "sparse"
-    assert monge_module.choose_method(torch.empty(n, monge_module.SPARSE_MAX_DIM), 1.5) == "sparse"
+    high = monge_module.SPARSE_FROM_BLOCKS  # past the tree's dimensions the sparse solver needs more points
+    assert monge_module.choose_method(torch.empty(high - 1, _reduced_costs.KDTREE_MAX_DIM + 1)) != "sparse"
+    assert monge_module.choose_method(torch.empty(high, monge_module.SPARSE_MAX_DIM + 1)) != "sparse"
+    assert monge_module.choose_method(torch.empty(high, monge_module.SPARSE_MAX_DIM), 1.5) == "sparse"
 
 
 def test_auto_takes_sparse_where_the_dense_matrices_do_not_fit(monkeypatch):
@@ -637,15 +660,16 @@ def test_no_dense_matrix_in_ten_dimensions(monkeypatch):
 
 def test_auto_falls_back_to_a_dense_solver_when_the_certificate_stalls(monkeypatch):
     """matching(auto) gives the sparse solver AUTO_ROUNDS certificate rounds; a solve that stalls
-    (here a Gaussian against a uniform cloud, which needs several rounds, given one) goes to the dense
-    solver where it fits, with the same optimum; method="sparse" itself never stops short."""
-    rng = np.random.default_rng(4)
+    (here train against test samples of 25 Gaussians, whose mass crossing between clusters needs several
+    rounds, given one) goes to the dense solver where it fits, with the same optimum; method="sparse"
+    itself never stops short."""
+    from monge.data import toys
+
     n = monge_module.SPARSE_FROM
-    x = torch.from_numpy(rng.normal(size=(n, 2)))
-    z = torch.from_numpy(rng.uniform(size=(n, 2)))
+    x, z = (torch.from_numpy(np.asarray(toys.gaussians25(n, seed=seed)[0], dtype=np.float64)) for seed in (1, 2))
     monkeypatch.setattr(monge_module, "AUTO_ROUNDS", 1)
     with pytest.raises(sparse.Stalled):
         sparse.solve(x.numpy(), z.numpy(), max_rounds=1)
     result = matching(x, z)
-    assert result.method == "network_simplex"
+    assert result.method == monge_module._dense_method(x)
     assert float(result.cost) == pytest.approx(float(matching(x, z, method="sparse").cost), rel=1e-9)

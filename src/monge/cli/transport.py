@@ -30,8 +30,8 @@ def register(subparsers) -> None:
     parser.add_argument("--weights-b", metavar="FILE", help="weights of the points of B (1-D .npy or .csv)")
     parser.add_argument("--method", choices=transport.METHODS, default=None,
                         help="solver (default auto: an exact matching for equal sizes without weights, the "
-                             "certified sparse one, without an n x n matrix, in dimension <= 64 from "
-                             "3000 points; else Kantorovich's linear programme, by its sparse solver past memory)")
+                             "certified sparse one, without an n x n matrix, from 2000 points in dimension "
+                             "<= 5 and 3000 in dimension <= 64; else Kantorovich's linear programme, by its sparse solver past memory)")
     parser.add_argument("--n-directions", type=int, default=128, metavar="L", help="random directions of --method sliced (default 128)")
     parser.set_defaults(func=run)
 

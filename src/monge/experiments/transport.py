@@ -94,7 +94,7 @@ class Config:
         The solver for files (default ``"auto"``: an exact matching for equal sizes without
         weights, else Kantorovich's linear programme); one of :data:`METHODS`. ``"auto"``,
         ``"exact"`` and ``"matching"`` take the solver of :func:`monge.transport.matching`'s
-        ``"auto"``: in dimension <= 64 from 3000 points on (and for any matching whose dense cost
+        ``"auto"``: from 2000 points in dimension <= 5 and 3000 in dimension <= 64 (and for any matching whose dense cost
         matrices would not fit in memory) ``"sparse"``, the certified exact matching that never
         forms the n x n matrix (O(n k) memory; 20,000 points of the plane in 1.5 s, 100,000 in 8 to 14 s);
         ``"sparse"`` asks for it at any size. Weighted or unequal clouds go to Kantorovich's dense

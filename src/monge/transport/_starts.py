@@ -101,28 +101,41 @@ def groups(x: np.ndarray, size: int = GROUP) -> np.ndarray:
 
 
 def coarse(x: np.ndarray, z: np.ndarray, p: float, solve, metric: np.ndarray | None,
-           a: np.ndarray | None = None, b: np.ndarray | None = None) -> np.ndarray:
-    """The coarse start's column potentials: the centroids of :func:`groups` transported by ``solve``.
+           a: np.ndarray | None = None, b: np.ndarray | None = None) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """The coarse start: column potentials from the centroids of :func:`groups` transported by ``solve``,
+    and the coarse plan refined, each member of a group paired with each member of its partner groups.
 
     ``solve(x, z)`` is the certified sparse matching, or with weights ``a``, ``b`` (optional)
     ``solve(x, a, z, b)`` the sparse Kantorovich solver, each group weighing the sum of its points'
     weights at their weighted mean (a group of zero weight is left out); it returns row potentials
-    ``f``. ``metric`` is the queries' metric (:func:`gaussian`), or None.
+    ``f`` and its plan. ``metric`` is the queries' metric (:func:`gaussian`), or None. The refined
+    pairs carry the mass between clusters where the coarse plan does: candidates by potentials alone
+    missed it (train against test samples of 25 Gaussians, n = 3000: 7 certificate rounds and 0.93 s
+    without them, 5 and 0.43 s with them; no change on unclustered clouds).
     """
     of_x, of_z = groups(x), groups(z)
     if a is None or b is None:
         centroids = x[of_x].mean(axis=1)
         small = solve(centroids, z[of_z].mean(axis=1))
+        partners = np.arange(len(of_x)), small.permutation
     else:
-        (centroids, mass_x), (centres_z, mass_z) = (_weighted_centroids(c, w, of) for c, w, of in
-                                                    ((x, a, of_x), (z, b, of_z)))
+        (of_x, centroids, mass_x), (of_z, centres_z, mass_z) = (_weighted_centroids(c, w, of) for c, w, of in
+                                                                ((x, a, of_x), (z, b, of_z)))
         small = solve(centroids, mass_x, centres_z, mass_z)
+        partners = small.rows, small.cols
     inverse = None if metric is None else np.linalg.inv(metric)
-    return _reduced_costs.smallest(z, centroids, small.f, p, 1, inverse, fast=True)[1][:, 0]
+    g = _reduced_costs.smallest(z, centroids, small.f, p, 1, inverse, fast=True)[1][:, 0]
+    return g, _members(of_x[partners[0]], of_z[partners[1]])
 
 
-def _weighted_centroids(c: np.ndarray, w: np.ndarray, of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The groups' weighted means and total weights, groups of zero weight left out."""
+def _members(of_x: np.ndarray, of_z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every member of the group ``of_x[t]`` with every member of ``of_z[t]``, for each t."""
+    size = of_x.shape[1]
+    return np.repeat(of_x, size, axis=1).ravel(), np.tile(of_z, (1, size)).ravel()
+
+
+def _weighted_centroids(c: np.ndarray, w: np.ndarray, of: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The groups of positive weight, their weighted means and their total weights."""
     mass = w[of].sum(axis=1)
     kept = mass > 0
-    return (c[of[kept]] * w[of[kept]][..., None]).sum(axis=1) / mass[kept][:, None], mass[kept]
+    return of[kept], (c[of[kept]] * w[of[kept]][..., None]).sum(axis=1) / mass[kept][:, None], mass[kept]

@@ -19,7 +19,7 @@ from scipy.optimize import linear_sum_assignment
 
 from monge.errors import InputError
 
-from . import _checks, _memory, sparse
+from . import _checks, _memory, _reduced_costs, sparse
 from .auction import auction
 from .costs import cost_matrix, ground_cost, penalised
 from .kantorovich import network_simplex
@@ -27,20 +27,19 @@ from .results import OTResult
 
 BRUTE_FORCE_MAX = 10
 _PERMUTATION_CHUNK = 1 << 18
-# matching(auto) takes the sparse solver from this size (one problem, the CPU). For p = 2, d = 2, best
-# dense solver (scipy's lsa or POT's network simplex) against sparse, measured side by side: uniform
-# clouds, a Gaussian onto a uniform cloud and a blob onto a ring win from n = 500 (0.7-1.0x), 0.4-0.6x
-# at 1000 and 0.1-0.14x at 3000; train against test samples of 8 or 25 Gaussians (cluster counts
-# differ, and the mass that crosses between clusters needs certificate rounds) lose up to n = 2000
-# (1.9-2.7x at 1000, 0.7-1.3x at 2000) and are at 0.7-1.0x at 3000.
-SPARSE_FROM = 3000
-# ... for any exponent in up to this many dimensions (blocks of the matrix stream past 5). Measured
-# by hand (uniform clouds, against auto's dense solver): p = 1, 1.5 in d = 2, 3, 0.08-0.17x at
-# n = 3000-5000; d = 10, 0.42x and 0.33x; d = 64, 0.82x and 0.53x (1.5x and 2.8x at 1000, below
-# SPARSE_FROM); train against test samples of 8 and 25 Gaussians with p = 1 and 1.5: 0.47x and 1.15x
-# at 3000, 0.19x and 0.72x at 5000. Not measured beyond 64 dimensions, where a query's blocks cost
-# about what the dense matrix does.
-SPARSE_MAX_DIM = 64
+# matching(auto) takes the sparse solver from SPARSE_FROM points up to KDTREE_MAX_DIM = 5 dimensions
+# (its queries by a k-d tree), from SPARSE_FROM_BLOCKS points up to SPARSE_MAX_DIM (its queries by
+# blocks of the matrix), any p, for one problem on the CPU. Measured by hand against auto's dense
+# solver (scipy's lsa, POT's network simplex, lap's lapjv), best of two:
+# - d = 2, p = 2: uniform clouds, a Gaussian onto a uniform cloud, a blob onto a ring 0.39-0.76x at
+#   n = 1000, 0.17-0.24x at 2000; train against test samples of 8 and 25 Gaussians 1.29x at 1000,
+#   0.52-0.54x at 2000, 0.46-0.47x at 3000 (1.02x at 3000 before the coarse plan's refined pairs
+#   joined the candidates);
+# - p = 1, 1.5 in d = 2, 3: 0.16-0.31x at 2000, 0.08-0.17x at 3000-5000; clustered, 0.41-0.49x at 2000;
+# - d = 10: 1.27x at 2000, 0.42x at 3000, 0.33x at 5000; d = 64: 1.04x, 0.82x, 0.53x; mnist1d
+#   (d = 40) at 2000, 1.13x and 0.97x. Not measured beyond 64 dimensions, where a query's blocks
+#   cost about what the dense matrix does.
+SPARSE_FROM, SPARSE_FROM_BLOCKS, SPARSE_MAX_DIM = 2000, 3000, 64
 # ... within this many certificate rounds: beyond, auto takes the dense solver where it fits. Since
 # the groups' coarse start, uniform clouds take 1 round up to n = 100,000 (3-6 before); a segment
 # onto a square (a degenerate source: every column of a vertical strip nearly ties) 7, 9 and 15
@@ -165,8 +164,8 @@ def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
     """The rule behind ``method="auto"`` for the points ``x``, from the measurements in ``benchmarks/README.md``.
 
     - a CUDA device: ``auction`` (no transfer to the host; a batch in one auction);
-    - on the CPU, one problem in d <= SPARSE_MAX_DIM dimensions from n = SPARSE_FROM points, any p:
-      the certified ``sparse`` matching, given AUTO_ROUNDS certificate rounds before the dense solver
+    - on the CPU, one problem from n = SPARSE_FROM points in d <= 5 (SPARSE_FROM_BLOCKS in
+      d <= SPARSE_MAX_DIM), any p: the certified ``sparse`` matching, given AUTO_ROUNDS certificate rounds before the dense solver
       below takes over (where it fits); and any single problem whose dense matrices would not fit in
       memory;
     - on the CPU, low dimension (d <= 4): POT's ``network_simplex`` for one problem of n >= 3000
@@ -182,7 +181,8 @@ def choose_method(x: torch.Tensor, p: float = 2.0) -> str:
     if x.device.type == "cuda":
         return "auction"
     n, d = x.shape[-2], x.shape[-1]
-    if x.ndim == 2 and d <= SPARSE_MAX_DIM and n >= SPARSE_FROM:
+    least = SPARSE_FROM if d <= _reduced_costs.KDTREE_MAX_DIM else SPARSE_FROM_BLOCKS
+    if x.ndim == 2 and d <= SPARSE_MAX_DIM and n >= least:
         return "sparse"
     if x.ndim == 2 and not _dense_fits(n):
         return "sparse"

@@ -7,7 +7,8 @@ optimality. So:
 
 1. **Start potentials** ``g`` (:mod:`monge.transport._starts`): the affine map between the clouds'
    Gaussian approximations (p = 2; 0 otherwise), or from ``_starts.COARSE_FROM`` points the
-   potentials of a matching of the centroids of groups of 4 nearby points.
+   potentials of a matching of the centroids of groups of 4 nearby points, whose pairs, refined
+   (each member of a group with each member of its partner), join the candidates.
 2. **Candidates** (:mod:`monge.transport._candidates`): each row's ``k`` pairs of least
    :math:`C_{ij} - g_j` and each column's ``k`` rows of least :math:`C_{ij} - f_i` (for p = 2 a
    k-d tree query whose nodes tilt the potentials, :mod:`monge.transport._reduced_costs`), plus one
@@ -154,10 +155,13 @@ def _solve(x: np.ndarray, z: np.ndarray, p: float, k: int,
     g, metric = np.zeros(n), None
     if candidates is None and p == 2 and n > 1:
         g, metric = _starts.gaussian(x, z)
+    refined = None
     if candidates is None and n >= _starts.COARSE_FROM:
-        g = _starts.coarse(x, z, p, lambda cx, cz: _solve(cx, cz, p, k, max_rounds=max_rounds), metric)
+        g, refined = _starts.coarse(x, z, p, lambda cx, cz: _solve(cx, cz, p, k, max_rounds=max_rounds), metric)
     solver = _Solver(x, z, p, k, g, metric)
     solver.start(candidates)
+    if refined is not None:
+        solver.graph.add(*refined)
     eps_start = AUCTION_START * float(solver.graph.cost.max() - solver.graph.cost.min())
     violating = np.arange(n)
     for rounds in range(1, max_rounds + 1):

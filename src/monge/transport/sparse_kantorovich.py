@@ -8,8 +8,9 @@ in O((n + m) k) memory, the weighted form of :mod:`monge.transport.sparse`:
 
 1. **Start potentials** ``g``: the affine map between the clouds' weighted Gaussian approximations
    (p = 2), else 0; from ``_starts.COARSE_FROM`` points a side, the potentials of the weighted
-   problem between the centroids of groups of 4 nearby points (solved first, recursively), and the
-   eps-scaling then starts from a typical cost instead of the spread of the costs.
+   problem between the centroids of groups of 4 nearby points (solved first, recursively; its plan,
+   refined to the groups' members, joins the candidates), and the eps-scaling then starts from a
+   typical cost instead of the spread of the costs.
 2. **Candidates**: each row's ``k`` pairs of least :math:`C_{ij} - g_j`, each column's ``k`` rows of
    least :math:`C_{ij} - f_i`, and the support of one feasible plan (the north-west corner rule
    along the principal axis, :func:`monge.transport._candidates.principal_plan`), so that the
@@ -207,9 +208,11 @@ def solve(x: np.ndarray, a: np.ndarray, z: np.ndarray, b: np.ndarray, p: float =
         g, metric = _starts.gaussian(x, z, a, b)
     coarse = candidates is None and min(n, len(z)) >= _starts.COARSE_FROM
     if coarse:
-        g = _starts.coarse(x, z, p, lambda cx, ca, cz, cb: solve(cx, ca, cz, cb, p, k=k, max_rounds=max_rounds),
-                           metric, a, b)
+        g, refined = _starts.coarse(x, z, p, lambda cx, ca, cz, cb: solve(cx, ca, cz, cb, p, k=k,
+                                                                          max_rounds=max_rounds), metric, a, b)
     net = _Network(x, a, z, b, p, int(k), g, metric)
+    if coarse:
+        net.graph.add(*refined)
     if candidates is not None:
         net.graph.add(*(np.asarray(c, dtype=np.int64).ravel() for c in candidates))
     total = float(a.sum())
