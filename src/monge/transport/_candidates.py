@@ -52,6 +52,10 @@ class Candidates:
         cols, _ = _reduced_costs.smallest(self.x[rows], self.z, v, self.p, self.width, self.metric, fast=True)
         self.add(np.repeat(rows, cols.shape[1]), cols.ravel())
 
+    def typical(self) -> float:
+        """A typical candidate cost: the median of each row's first candidate."""
+        return float(np.median(self.cost[self.indptr[:-1]]))
+
     def add(self, rows: np.ndarray, cols: np.ndarray) -> None:
         """Add the pairs ``(rows[t], cols[t])``; a pair already there is kept once."""
         new = np.sort(np.asarray(rows * self.m + cols, dtype=np.int64))  # numpy's hashed unique is slower here

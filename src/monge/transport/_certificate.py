@@ -53,7 +53,7 @@ def tolerance(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, primal: flo
 def roundoff(x: np.ndarray, z: np.ndarray, g: np.ndarray, p: float, mean_cost: float) -> float:
     """The certificate's tolerance on one row's minimum (unit mass): ROUNDOFF_MARGIN (d + 2) unit
     round-offs of the magnitude of the squared distances, the potentials and the mean cost."""
-    magnitude = _reduced_costs.lift_bound(x, z, g) ** (p / 2) + float(np.abs(g).max()) + abs(mean_cost)
+    magnitude = _reduced_costs.query_bound(x, z, g) ** (p / 2) + float(np.abs(g).max()) + abs(mean_cost)
     return ROUNDOFF_MARGIN * (x.shape[1] + 2) * np.finfo(np.float64).eps * magnitude
 
 

@@ -37,7 +37,7 @@ def pair_costs(x: np.ndarray, z: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     return out
 
 
-def lift_bound(x: np.ndarray, z: np.ndarray, g: np.ndarray) -> float:
+def query_bound(x: np.ndarray, z: np.ndarray, g: np.ndarray) -> float:
     """The largest squared distance plus the potentials' range a query may meet: its rounding bounds the
     query's error."""
     lo = np.minimum(x.min(0), z.min(0))

@@ -112,18 +112,13 @@ class _Solver:
             graph.add(*(np.asarray(c, dtype=np.int64).ravel() for c in candidates))
         graph.add(*principal_matching(self.x, self.z))
 
-    def typical(self) -> float:
-        """A typical candidate cost: the median of each row's first candidate."""
-        graph = self.graph
-        return float(np.median(graph.cost[graph.indptr[:-1]]))
-
     def bid(self, eps_start: float) -> None:
         """The auction on the candidates, from ``eps_start`` down to a small share of a typical cost."""
         graph = self.graph
         spread = float(graph.cost.max() - graph.cost.min())
         if spread == 0:
             return
-        eps_end = max(AUCTION_END * self.typical(), 1e-12 * spread)
+        eps_end = max(AUCTION_END * graph.typical(), 1e-12 * spread)
         _bidding.auction(graph.indptr, graph.indices, graph.cost, self.v, self.col4row, self.row4col,
                          max(eps_start, eps_end), eps_end, AUCTION_FACTOR, AUCTION_BIDS * self.n)
 
@@ -134,7 +129,7 @@ class _Solver:
         self.col4row[assigned] = -1
 
     def tighten(self) -> None:
-        """Exact on the candidates: tighten matched pairs or free their rows, then shortest augmenting paths."""
+        """Exact on the candidates: free every row off its least reduced cost, then shortest augmenting paths."""
         graph, u, v = self.graph, self.u, self.v
         u[:] = np.minimum.reduceat(graph.cost - v[graph.indices], graph.indptr[:-1])
         rows = np.flatnonzero(self.col4row >= 0)

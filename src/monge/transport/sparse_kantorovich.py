@@ -159,11 +159,6 @@ class _Network:
                 return phases
             eps = max(eps / EPS_FACTOR, eps_end)
 
-    def typical(self) -> float:
-        """A typical candidate cost: the median of each row's first candidate."""
-        graph = self.graph
-        return float(np.median(graph.cost[graph.indptr[:-1]]))
-
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The pairs ``(rows, cols)``, their costs and their flow."""
         graph = self.graph
@@ -216,7 +211,7 @@ def solve(x: np.ndarray, a: np.ndarray, z: np.ndarray, b: np.ndarray, p: float =
     if candidates is not None:
         net.graph.add(*(np.asarray(c, dtype=np.int64).ravel() for c in candidates))
     total = float(a.sum())
-    eps = EPS_REPAIR * net.typical() if coarse else EPS_START * float(np.ptp(net.graph.cost))
+    eps = EPS_REPAIR * net.graph.typical() if coarse else EPS_START * float(np.ptp(net.graph.cost))
     repair = np.arange(n)
     for rounds in range(1, int(max_rounds) + 1):
         if rounds == 1 or repair.size > REPAIR_BY_PATHS:
@@ -240,7 +235,7 @@ def solve(x: np.ndarray, a: np.ndarray, z: np.ndarray, b: np.ndarray, p: float =
             break
         net.graph.add(repair, best[repair])
         net.graph.query(repair, net.v)
-        eps = EPS_REPAIR * net.typical()
+        eps = EPS_REPAIR * net.graph.typical()
     _certificate.require(gap, bound, rounds, max_rounds, "transport")
     carried = flow > 0
     error = float(np.abs(row_mass - a).sum() + np.abs(col_mass - b).sum())
